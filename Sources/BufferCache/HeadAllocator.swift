@@ -1,0 +1,70 @@
+/// Where the pipeline gets its packet heads from. The pipeline is generic over this protocol, so
+/// each allocator is specialised into it: no existential, no dynamic dispatch per packet.
+///
+/// `~Copyable` because an allocator owns per-thread state (the cache's stack of heads) that two
+/// copies must never share.
+public protocol HeadAllocator: ~Copyable {
+    /// A cleared head, or nil when no memory can be had (the caller counts a drop).
+    mutating func get() -> PacketHead?
+    /// Up to `count` cleared heads into `heads`; returns how many (as `napi_skb_cache_get_bulk`).
+    mutating func getBulk(into heads: UnsafeMutablePointer<PacketHead>, count: Int) -> Int
+    /// Gives a head back. The caller must not touch it afterwards.
+    mutating func put(_ head: PacketHead)
+    /// Gives `count` heads back (a TX completion).
+    mutating func putBulk(_ heads: UnsafePointer<PacketHead>, count: Int)
+    /// This allocator's counters, as of now. Read only by the owning thread.
+    var counters: AllocatorCounters { get }
+    /// The allocator's name in stats and JSON (`cache`, `plain`).
+    var kind: String { get }
+}
+
+/// Counters of one allocator, plain integers owned by one thread; sum them across threads with `+`.
+public struct AllocatorCounters: Sendable, Equatable {
+    /// Heads handed out.
+    public var gets: UInt64 = 0
+    /// Heads handed out straight from the cache, without a refill in that call.
+    public var hits: UInt64 = 0
+    /// Refills from the pool: calls and heads obtained.
+    public var refills: UInt64 = 0
+    public var refillHeads: UInt64 = 0
+    /// Gets that found no head anywhere (pool at its cap).
+    public var refillFailures: UInt64 = 0
+    /// Heads given back.
+    public var puts: UInt64 = 0
+    /// Flushes to the pool when the cache was full: calls and heads.
+    public var flushes: UInt64 = 0
+    public var flushHeads: UInt64 = 0
+    /// Heads freed by this thread that belong to another cache and were sent home.
+    public var remoteFrees: UInt64 = 0
+    /// Heads that came back home from other threads and were taken into this cache.
+    public var remoteReturns: UInt64 = 0
+    /// Debug checks: puts of a head already free (not cached), and heads written after put.
+    public var doubleFrees: UInt64 = 0
+    public var writesAfterPut: UInt64 = 0
+
+    public init() {}
+
+    /// Heads this thread got minus heads it put. Per thread this can be negative when another
+    /// thread frees its heads; summed over all threads it is the heads in flight.
+    public var inUse: Int64 { Int64(bitPattern: gets) &- Int64(bitPattern: puts) }
+
+    /// Fraction of gets served without a refill (1 when there were no gets).
+    public var hitRate: Double { gets == 0 ? 1 : Double(hits) / Double(gets) }
+
+    public static func + (a: AllocatorCounters, b: AllocatorCounters) -> AllocatorCounters {
+        var s = AllocatorCounters()
+        s.gets = a.gets + b.gets
+        s.hits = a.hits + b.hits
+        s.refills = a.refills + b.refills
+        s.refillHeads = a.refillHeads + b.refillHeads
+        s.refillFailures = a.refillFailures + b.refillFailures
+        s.puts = a.puts + b.puts
+        s.flushes = a.flushes + b.flushes
+        s.flushHeads = a.flushHeads + b.flushHeads
+        s.remoteFrees = a.remoteFrees + b.remoteFrees
+        s.remoteReturns = a.remoteReturns + b.remoteReturns
+        s.doubleFrees = a.doubleFrees + b.doubleFrees
+        s.writesAfterPut = a.writesAfterPut + b.writesAfterPut
+        return s
+    }
+}

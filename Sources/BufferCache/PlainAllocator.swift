@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The baseline the cache is measured against: one malloc and one free per head and per data
+/// buffer, as the kernel did with one-by-one `kmem_cache_alloc` before the series. Same head
+/// layout, same interface as `HeadCache`; only where heads come from differs.
+public struct PlainAllocator: ~Copyable, HeadAllocator {
+    public let geometry: HeadGeometry
+    @usableFromInline var _counters = AllocatorCounters()
+
+    public init(geometry: HeadGeometry = .default) {
+        self.geometry = geometry
+    }
+
+    public var kind: String { "plain" }
+    public var counters: AllocatorCounters { _counters }
+
+    @inlinable
+    public mutating func get() -> PacketHead? {
+        guard let raw = malloc(MemoryLayout<HeadMeta>.stride) else { return failed() }
+        guard let buffer = malloc(geometry.bufferSize) else {
+            free(raw)
+            return failed()
+        }
+        let meta = raw.bindMemory(to: HeadMeta.self, capacity: 1)
+        meta.initialize(to: HeadMeta(buffer: buffer, capacity: UInt32(truncatingIfNeeded: geometry.bufferSize)))
+        let head = PacketHead(meta)
+        head.reset(headroom: geometry.headroom, owner: 0)
+        _counters.gets &+= 1
+        return head
+    }
+
+    @usableFromInline @inline(never)
+    mutating func failed() -> PacketHead? {
+        _counters.refillFailures &+= 1
+        return nil
+    }
+
+    @inlinable
+    public mutating func put(_ head: PacketHead) {
+        _counters.puts &+= 1
+        free(head.meta.pointee.buffer)
+        free(UnsafeMutableRawPointer(head.meta))
+    }
+
+    @inlinable
+    public mutating func getBulk(into heads: UnsafeMutablePointer<PacketHead>, count n: Int) -> Int {
+        for i in 0..<n {
+            guard let head = get() else { return i }
+            heads[i] = head
+        }
+        return n
+    }
+
+    @inlinable
+    public mutating func putBulk(_ heads: UnsafePointer<PacketHead>, count n: Int) {
+        for i in 0..<n { put(heads[i]) }
+    }
+}

@@ -1,0 +1,1 @@
+print("forwarder: not yet")
