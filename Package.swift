@@ -18,7 +18,8 @@ let package = Package(
         .target(name: "BufferCache"),
         .executableTarget(
             name: "Forwarder",
-            dependencies: ["CPcap", "BufferCache"]
+            dependencies: ["CPcap", "BufferCache"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(
             name: "ForwarderBench",

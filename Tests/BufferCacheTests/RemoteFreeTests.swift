@@ -3,10 +3,12 @@ import XCTest
 
 /// Frees by a cache that did not hand the head out, under both policies.
 final class RemoteFreeTests: XCTestCase {
+    let returnHome = HeadCache.Configuration(capacity: 64, refill: 16, flush: 32, remoteFrees: .returnHome)
+
     func testReturnHomeSendsTheHeadBackToItsOwner() {
         let pool = HeadPool()
-        var home = HeadCache(pool: pool, configuration: .kernel2021)!
-        var other = HeadCache(pool: pool, configuration: .kernel2021)!
+        var home = HeadCache(pool: pool, configuration: returnHome)!
+        var other = HeadCache(pool: pool, configuration: returnHome)!
         let h = home.get()!
         other.put(h)
         XCTAssertEqual(other.counters.remoteFrees, 1)
@@ -20,8 +22,8 @@ final class RemoteFreeTests: XCTestCase {
 
     func testReturnHomeBatchesARunIntoOneChain() {
         let pool = HeadPool()
-        var home = HeadCache(pool: pool, configuration: .kernel2021)!
-        var other = HeadCache(pool: pool, configuration: .kernel2021)!
+        var home = HeadCache(pool: pool, configuration: returnHome)!
+        var other = HeadCache(pool: pool, configuration: returnHome)!
         let out = UnsafeMutablePointer<PacketHead>.allocate(capacity: 32)
         defer { out.deallocate() }
         XCTAssertEqual(home.getBulk(into: out, count: 32), 32)
@@ -50,10 +52,10 @@ final class RemoteFreeTests: XCTestCase {
 
     func testFreesToACacheThatIsGoneGoToThePool() {
         let pool = HeadPool()
-        var other = HeadCache(pool: pool, configuration: .kernel2021)!
+        var other = HeadCache(pool: pool, configuration: returnHome)!
         var h: PacketHead?
         do {
-            var home = HeadCache(pool: pool, configuration: .kernel2021)!
+            var home = HeadCache(pool: pool, configuration: returnHome)!
             h = home.get()
         }
         let outstanding = pool.stats.outstanding
