@@ -1,0 +1,57 @@
+let forwarderVersion = "0.1.0"
+
+let usageText = """
+usage: forwarder IN OUT [options]
+
+Moves Ethernet frames between two interfaces over AF_PACKET (libpcap), both ways, taking packet
+heads from a per-thread cache modelled on the Linux NAPI skb cache. Needs root or CAP_NET_RAW.
+
+Forwarding:
+  --one-way                 only IN -> OUT
+  --filter EXPR             pcap filter applied on both inputs (e.g. 'udp or arp')
+  --burst N                 frames per RX burst and per sendmmsg [32]
+  --snaplen N               bytes captured per frame [2112]; longer frames are dropped as oversize
+  --buffer-size BYTES       kernel ring size per interface [libpcap default, 2 MB]
+  --busy-poll               spin when idle instead of sleeping in poll()
+
+Allocator:
+  --alloc cache|plain       per-thread head cache, or one malloc/free per packet [cache]
+  --cache-preset P          kernel-2021 (64/16/32) or kernel-2025 (128/32/32) [kernel-2021]
+  --max-heads N             cap on packet heads; at the cap frames wait in the kernel ring
+  --debug-heads             poison heads on put, check them on get, catch double frees
+
+VLAN translation (L2, no IP configuration):
+  --vlan-map A:B            VID A on IN <-> VID B on OUT; 0 = untagged; OUTER.INNER = 802.1ad
+                            stack (e.g. 100.10:20); repeatable
+  --vlan-pass-unmapped      pass frames whose VLAN has no mapping, unchanged [drop]
+
+VLAN NAT gateway (IN = inside, OUT = outside; see docs/nat.md):
+  --vlan-nat                route and masquerade the inside behind the outside address
+  --inside ADDR/PREFIX      the gateway's address on IN          (required)
+  --outside ADDR/PREFIX     the gateway's address on OUT         (required)
+  --inside-vlan VID         VLAN of the inside hosts [untagged]
+  --outside-vlan VID        VLAN of the outside network [untagged]
+  --gateway IP              next hop beyond the outside subnet [on-link only]
+  --forward PROTO:PORT=IP:PORT   static port forward (tcp|udp), repeatable
+  --max-sessions N          [65536]
+  --timeout-udp S, --timeout-tcp S, --timeout-tcp-transitory S, --timeout-icmp S
+                            [300, 7440, 240, 60]
+
+Output:
+  --duration SECONDS        stop by itself
+  --stats SECONDS           a line per interval on stderr: pps, Mbps, drops, cache
+  --json                    the final summary as one JSON object on stdout
+  -q, --quiet               no warnings, stats or text summary (errors still go to stderr)
+  -h, --help, -V, --version
+
+SIGINT or SIGTERM stops cleanly: queued frames are sent, then the summary is printed.
+
+Examples:
+  sudo forwarder eth0 eth1
+  sudo forwarder eth0 eth1 --vlan-map 10:20 --stats 1
+  sudo forwarder eth0 eth1 --vlan-nat --inside 192.168.10.1/24 --inside-vlan 10 \\
+       --outside 203.0.113.1/24 --outside-vlan 20 --gateway 203.0.113.254
+
+Exit status: 0 ok, 1 runtime failure (permission, interface missing or down, I/O error),
+2 usage error (bad option or value, bad filter expression, IN equal to OUT).
+"""

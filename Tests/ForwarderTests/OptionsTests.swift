@@ -1,0 +1,74 @@
+import XCTest
+@testable import Forwarder
+
+final class OptionsTests: XCTestCase {
+    func parse(_ line: String) throws(UsageError) -> Options {
+        guard case .run(let o) = try Options.parse(line.split(separator: " ").map(String.init)) else {
+            throw UsageError("not a run")
+        }
+        return o
+    }
+
+    func usageError(_ line: String) -> String? {
+        do { _ = try parse(line); return nil } catch { return error.message }
+    }
+
+    func testDefaults() throws {
+        let o = try parse("eth0 eth1")
+        XCTAssertEqual(o.inName, "eth0")
+        XCTAssertEqual(o.outName, "eth1")
+        XCTAssertEqual(o.alloc, "cache")
+        XCTAssertEqual(o.cachePreset, "kernel-2021")
+        XCTAssertEqual(o.burst, 32)
+        XCTAssertFalse(o.oneWay)
+        XCTAssertEqual(o.mode, .transparent)
+    }
+
+    func testEveryOption() throws {
+        let o = try parse("a b --one-way --filter=udp --alloc plain --cache-preset kernel-2025 --burst 64 "
+            + "--snaplen 4000 --buffer-size 4194304 --duration 2.5 --stats 1 --json --quiet --busy-poll")
+        XCTAssertTrue(o.oneWay)
+        XCTAssertEqual(o.filter, "udp")
+        XCTAssertEqual(o.alloc, "plain")
+        XCTAssertEqual(o.cachePreset, "kernel-2025")
+        XCTAssertEqual(o.burst, 64)
+        XCTAssertEqual(o.snaplen, 4000)
+        XCTAssertEqual(o.bufferSize, 4_194_304)
+        XCTAssertEqual(o.duration, 2.5)
+        XCTAssertEqual(o.statsInterval, 1)
+        XCTAssertTrue(o.json && o.quiet && o.busyPoll)
+    }
+
+    func testModes() throws {
+        XCTAssertEqual(try parse("a b --vlan-map 10:20 --vlan-map 0:30").mode, .vlanMap)
+        let nat = try parse("a b --vlan-nat --inside 192.168.1.1/24 --outside 203.0.113.1/24")
+        XCTAssertEqual(nat.mode, .vlanNat)
+        XCTAssertEqual(nat.natArguments.map(\.flag), ["--inside", "--outside"])
+    }
+
+    func testUsageErrorsSayWhatIsWrong() {
+        XCTAssertEqual(usageError("eth0 eth0"), "IN and OUT are both 'eth0': give two different interfaces")
+        XCTAssertEqual(usageError("eth0"), "missing the OUT interface: forwarder IN OUT [options]")
+        XCTAssertNotNil(usageError("")?.contains("missing interfaces"))
+        XCTAssertEqual(usageError("a b --burst x"), "--burst: 'x' is not a whole number")
+        XCTAssertEqual(usageError("a b --burst 0"), "--burst: 0 is out of range; use 1 to 1024")
+        XCTAssertEqual(usageError("a b --alloc slab"), "--alloc: 'slab' is not an allocator; use cache or plain")
+        XCTAssertEqual(usageError("a b --duration -1"), "--duration: -1 must be more than 0 seconds (and at most a year)")
+        XCTAssertEqual(usageError("a b --frobnicate"), "unknown option '--frobnicate' (see forwarder --help)")
+        XCTAssertEqual(usageError("a b --stats"), "--stats needs a value (see forwarder --help)")
+        XCTAssertEqual(usageError("a b --inside 10.0.0.1/24"), "--inside only applies with --vlan-nat")
+        XCTAssertEqual(usageError("a b --cache-preset linux"),
+                       "--cache-preset: 'linux' is not a preset; use kernel-2021 or kernel-2025")
+        XCTAssertNotNil(usageError("a b --vlan-nat --vlan-map 1:2"))
+        XCTAssertNotNil(usageError("a b c"))
+    }
+
+    func testHelpAndVersion() throws {
+        guard case .help = try Options.parse(["--help"]) else { return XCTFail("--help") }
+        guard case .version = try Options.parse(["eth0", "--version"]) else { return XCTFail("--version") }
+    }
+
+    func testDropReasonsFitTheirCounterArray() {
+        XCTAssertLessThanOrEqual(DropReason.allCases.count, DirectionCounters().drops.count)
+    }
+}

@@ -1,0 +1,158 @@
+import XCTest
+import Synchronization
+import CMallocCounter
+import BufferCache
+@testable import Forwarder
+
+/// An in-memory port: receive hands out copies of a template frame while its budget lasts;
+/// send records what went out and can pretend the socket buffer is full.
+struct MemoryPort: PacketPort {
+    final class Log {
+        var sent: [[UInt8]] = []
+        var sentCount = 0
+        var keepBytes = true
+        /// Sends that report EAGAIN before one succeeds again.
+        var refuseNextSends = 0
+        /// Frames that report EMSGSIZE (by sent-count index).
+        var tooBigAt: Set<Int> = []
+    }
+
+    var template: [UInt8]
+    var remaining: Int
+    let log = Log()
+
+    var pollDescriptor: Int32 { -1 }
+
+    mutating func receive(into heads: UnsafeMutablePointer<PacketHead>, count: Int) throws(RuntimeError) -> Int {
+        let n = min(count, remaining)
+        for i in 0..<n {
+            template.withUnsafeBytes { heads[i].data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            heads[i].length = template.count
+            heads[i].meta.pointee.wireLength = UInt32(template.count)
+        }
+        remaining -= n
+        return n
+    }
+
+    mutating func send(_ heads: UnsafePointer<PacketHead>, count: Int) -> (sent: Int, errno: Int32) {
+        if log.refuseNextSends > 0 {
+            log.refuseNextSends -= 1
+            return (0, EAGAIN)
+        }
+        for i in 0..<count {
+            if log.tooBigAt.contains(log.sentCount) {
+                log.tooBigAt.remove(log.sentCount)
+                return (i, EMSGSIZE)
+            }
+            if log.keepBytes { log.sent.append(Array(UnsafeRawBufferPointer(heads[i].bytes))) }
+            log.sentCount += 1
+        }
+        return (count, 0)
+    }
+}
+
+final class PipelineTests: XCTestCase {
+    let frame: [UInt8] = [0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00] + (0..<46).map { UInt8($0) }
+
+    func makeWorker<A: HeadAllocator & ~Copyable>(_ allocator: consuming A, frames: Int,
+                                                  settings: WorkerSettings = WorkerSettings())
+        -> Worker<A, TransparentBridge, MemoryPort> {
+        Worker(allocator: allocator, processor: TransparentBridge(),
+               inPort: MemoryPort(template: frame, remaining: frames),
+               outPort: MemoryPort(template: frame, remaining: 0),
+               inputs: [.inside], settings: settings, slot: StatsSlot())
+    }
+
+    func testFramesCrossUnchangedAndEveryHeadComesBack() throws {
+        let pool = HeadPool()
+        let slot = StatsSlot()
+        var worker = Worker(allocator: HeadCache(pool: pool)!, processor: TransparentBridge(),
+                            inPort: MemoryPort(template: frame, remaining: 100),
+                            outPort: MemoryPort(template: [], remaining: 0),
+                            inputs: [.inside], settings: WorkerSettings(), slot: slot)
+        var received = 0
+        for _ in 0..<10 { received += try worker.step(now: 1) }
+        XCTAssertEqual(received, 100)
+        XCTAssertEqual(worker.outPort.log.sent.count, 100)
+        XCTAssertTrue(worker.outPort.log.sent.allSatisfy { $0 == frame })
+        worker.finish()
+        let stats = slot.read()
+        XCTAssertEqual(stats.directions.0.rxFrames, 100)
+        XCTAssertEqual(stats.directions.0.txFrames, 100)
+        XCTAssertEqual(stats.directions.0.txBytes, UInt64(100 * frame.count))
+        XCTAssertEqual(stats.directions.0.dropsTotal, 0)
+        _ = consume worker
+        XCTAssertEqual(pool.stats.outstanding, 0, "no head leaked")
+    }
+
+    func testFullSocketIsRetriedThenDroppedAndCounted() throws {
+        let pool = HeadPool()
+        let slot = StatsSlot()
+        var settings = WorkerSettings()
+        settings.txRetries = 2
+        var worker = Worker(allocator: HeadCache(pool: pool)!, processor: TransparentBridge(),
+                            inPort: MemoryPort(template: frame, remaining: 32),
+                            outPort: MemoryPort(template: [], remaining: 0),
+                            inputs: [.inside], settings: settings, slot: slot)
+        worker.outPort.log.refuseNextSends = 2
+        _ = try worker.step(now: 1)
+        XCTAssertEqual(worker.outPort.log.sentCount, 32, "two refusals are within the retry budget")
+        worker.outPort.log.refuseNextSends = 3
+        worker.inPort.remaining = 32
+        _ = try worker.step(now: 2)
+        XCTAssertEqual(worker.outPort.log.sentCount, 32, "three refusals exhaust it: the burst is dropped")
+        worker.outPort.log.tooBigAt = [40]
+        worker.inPort.remaining = 32
+        _ = try worker.step(now: 3)
+        XCTAssertEqual(worker.outPort.log.sentCount, 32 + 31, "a refused frame is dropped, the rest go out")
+        worker.finish()
+        let d = slot.read().directions.0
+        XCTAssertEqual(d.rxFrames, 96)
+        XCTAssertEqual(d.txFrames, 63)
+        XCTAssertEqual(d[.txFailed], 33)
+        _ = consume worker
+        XCTAssertEqual(pool.stats.outstanding, 0)
+    }
+
+    func testOversizeAndTruncatedFramesAreDroppedAndCounted() throws {
+        let pool = HeadPool()
+        let slot = StatsSlot()
+        var settings = WorkerSettings()
+        settings.mtu = (1500, 100)
+        let big = [UInt8](frame[0..<14]) + [UInt8](repeating: 7, count: 101)   // 115 > 100 + 14
+        var worker = Worker(allocator: HeadCache(pool: pool)!, processor: TransparentBridge(),
+                            inPort: MemoryPort(template: big, remaining: 5),
+                            outPort: MemoryPort(template: [], remaining: 0),
+                            inputs: [.inside], settings: settings, slot: slot)
+        _ = try worker.step(now: 1)
+        worker.inPort.template = [UInt8](big.prefix(114))
+        worker.inPort.remaining = 3
+        _ = try worker.step(now: 2)
+        worker.finish()
+        let d = slot.read().directions.0
+        XCTAssertEqual(d[.oversize], 5)
+        XCTAssertEqual(d.txFrames, 3, "a frame of exactly MTU + 14 fits")
+        _ = consume worker
+        XCTAssertEqual(pool.stats.outstanding, 0)
+    }
+
+    /// swift-nio style: a burst through the whole pipeline (RX, process, TX, free) in cache
+    /// mode must not call malloc once warmed up; plain mode calls it twice per frame.
+    func testPipelineMakesNoAllocationPerFrameInCacheMode() throws {
+        var worker = makeWorker(HeadCache(pool: HeadPool())!, frames: .max)
+        worker.outPort.log.keepBytes = false
+        for _ in 0..<200 { _ = try worker.step(now: 1) }
+        let before = cmc_thread_allocations()
+        for i in 0..<2_000 { _ = try worker.step(now: UInt64(i) * 1_000_000) }  // publishes every 50 steps
+        XCTAssertEqual(cmc_thread_allocations() - before, 0)
+        XCTAssertEqual(worker.outPort.log.sentCount, 2_200 * 32)
+
+        var plain = makeWorker(PlainAllocator(), frames: .max)
+        plain.outPort.log.keepBytes = false
+        for _ in 0..<200 { _ = try plain.step(now: 1) }
+        let plainBefore = cmc_thread_allocations()
+        for i in 0..<2_000 { _ = try plain.step(now: UInt64(i) * 1_000_000) }
+        let made = cmc_thread_allocations() - plainBefore
+        XCTAssertGreaterThanOrEqual(made, 2 * 2_000 * 32, "the counter sees the plain allocator's mallocs")
+    }
+}
