@@ -101,17 +101,19 @@ struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: P
         fds.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0))
         defer { finish() }
         while !stop.load(ordering: .relaxed) {
-            let received = try step(now: monotonicNanoseconds())
-            if received == 0 && !settings.busyPoll {
+            let largestBurst = try step(now: monotonicNanoseconds())
+            // A full burst means more may be waiting: go again at once. Otherwise sleep in
+            // poll(): an RX attempt on an empty ring costs libpcap a poll() of its own anyway.
+            if largestBurst < settings.burst && !settings.busyPoll {
                 _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
             }
         }
     }
 
-    /// One pass over every input: RX, process, TX, free. Returns frames received.
+    /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
     mutating func step(now: UInt64) throws(RuntimeError) -> Int {
         var received = 0
-        for side in inputs { received += try receiveBurst(on: side, now: now) }
+        for side in inputs { received = max(received, try receiveBurst(on: side, now: now)) }
         processor.tick(now: now, allocator: &allocator)
         collectOutput()
         flush(.outside)
