@@ -158,8 +158,8 @@ struct NatCounters: Sendable, Equatable {
     var tcp = NatProtocolCounters()
     var udp = NatProtocolCounters()
     var icmp = NatProtocolCounters()
-    /// Packets translated inside→outside and outside→inside (hairpinned ones count as
-    /// `hairpinned` and in both directions' address rewrite, once each here: in `outbound`).
+    /// Packets translated inside→outside and outside→inside (ICMP errors included; later
+    /// fragments count in `fragmentsTranslated`, hairpinned packets only in `hairpinned`).
     var translatedOutbound: UInt64 = 0
     var translatedInbound: UInt64 = 0
     var hairpinned: UInt64 = 0

@@ -42,6 +42,9 @@ struct NatFragmentTable: ~Copyable {
     let holdCapacity: Int
     private let heldHeads: NatArray<PacketHead?>
     private let heldNext: NatArray<Int32>
+    /// Entry owning each hold slot (-1 = free): `tick` scans these few slots every call so a
+    /// held fragment never outlives its hold time by more than one tick.
+    let heldOwner: NatArray<Int32>
     private let heldFree: NatArray<Int32>
     private var heldFreeCount: Int
 
@@ -57,6 +60,7 @@ struct NatFragmentTable: ~Copyable {
         self.holdCapacity = holdCapacity
         heldHeads = NatArray(repeating: nil, count: Swift.max(1, holdCapacity))
         heldNext = NatArray(repeating: -1, count: Swift.max(1, holdCapacity))
+        heldOwner = NatArray(repeating: -1, count: Swift.max(1, holdCapacity))
         heldFree = NatArray(freeListOf: holdCapacity)
         heldFreeCount = holdCapacity
     }
@@ -118,6 +122,7 @@ struct NatFragmentTable: ~Copyable {
         heldFreeCount -= 1
         let h = heldFree[heldFreeCount]
         heldHeads[Int(h)] = head
+        heldOwner[Int(h)] = i
         // Append at the tail to keep arrival order.
         heldNext[Int(h)] = -1
         if entries[Int(i)].heldFirst < 0 {
@@ -137,6 +142,7 @@ struct NatFragmentTable: ~Copyable {
         entries[Int(i)].heldFirst = heldNext[Int(h)]
         let head = heldHeads[Int(h)]
         heldHeads[Int(h)] = nil
+        heldOwner[Int(h)] = -1
         heldFree[heldFreeCount] = h
         heldFreeCount += 1
         return head

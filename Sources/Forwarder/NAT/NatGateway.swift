@@ -360,7 +360,8 @@ struct NatGateway: ~Copyable {
         var forward = -1
         if s < 0 {
             forward = forwardIndex(slot: slot, port: dport)
-            if forward < 0 { return drop(.noSession) }
+            // A forward's session starts with a real segment, never with a stray RST.
+            if forward < 0 || (slot == 0 && l4.readU8(13) & 0x04 != 0) { return drop(.noSession) }
         }
         if pkt.ttl <= 1 { return timeExceeded(head, pkt, side: .outside, now, &allocator) }
         if pkt.total > insideMTU { return tooBig(head, pkt, side: .outside, mtu: insideMTU, now, &allocator) }

@@ -477,7 +477,10 @@ extension NatGateway {
             return translateFragment(head, pkt, f, now, &allocator)
         }
         // Out of order: hold it until the first fragment arrives (bounded, timed).
-        if pkt.dst == insideIP || (side == .inside && pkt.dst == outsideIP && pkt.proto == 1) {
+        // Fragments that could never be translated are not held: to the gateway itself (no
+        // reassembly), ICMP to the outside address from inside, outside traffic not for us.
+        if pkt.dst == insideIP || (side == .inside && pkt.dst == outsideIP && pkt.proto == 1)
+            || (side == .outside && pkt.dst != outsideIP) {
             return drop(.fragment)
         }
         if f < 0 {
@@ -555,6 +558,10 @@ extension NatGateway {
             }
         }
         neighbours.collectIdle(now: now, idle: neighbourIdleNs, budget: 32)
+        for h in 0..<fragments.holdCapacity {
+            let f = fragments.heldOwner[h]
+            if f >= 0 && fragments.entries[Int(f)].expires <= now { expireFragment(f, &allocator) }
+        }
         for _ in 0..<min(32, fragments.capacity) {
             let f = fragments.advanceCursor()
             let e = fragments.entries[Int(f)]

@@ -45,7 +45,10 @@ struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: P
     var processor: P
     var inPort: IO
     var outPort: IO
-    let inputs: [Side]
+    /// The sides this worker receives on: one (a direction) or both (NAT). A count and a pair
+    /// rather than an array: iterating an array in unspecialised (debug) generic code allocates.
+    private let inputCount: Int
+    private let inputSides: (Side, Side)
     let settings: WorkerSettings
     let slot: StatsSlot
 
@@ -72,7 +75,9 @@ struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: P
         self.processor = processor
         self.inPort = inPort
         self.outPort = outPort
-        self.inputs = inputs
+        precondition(inputs.count == 1 || inputs.count == 2, "a worker receives on one or two sides")
+        inputCount = inputs.count
+        inputSides = (inputs[0], inputs[inputs.count - 1])
         self.settings = settings
         self.slot = slot
         directions = .allocate(capacity: 2)
@@ -97,7 +102,8 @@ struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: P
 
     /// Runs until `stop` is set; `wakeDescriptor` becomes readable when it is.
     mutating func run(stop: borrowing Atomic<Bool>, wakeDescriptor: Int32) throws(RuntimeError) {
-        var fds = inputs.map { pollfd(fd: pollDescriptor($0), events: Int16(POLLIN), revents: 0) }
+        var fds = [pollfd(fd: pollDescriptor(inputSides.0), events: Int16(POLLIN), revents: 0)]
+        if inputCount == 2 { fds.append(pollfd(fd: pollDescriptor(inputSides.1), events: Int16(POLLIN), revents: 0)) }
         fds.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0))
         defer { finish() }
         while !stop.load(ordering: .relaxed) {
@@ -113,7 +119,8 @@ struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: P
     /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
     mutating func step(now: UInt64) throws(RuntimeError) -> Int {
         var received = 0
-        for side in inputs { received = max(received, try receiveBurst(on: side, now: now)) }
+        received = try receiveBurst(on: inputSides.0, now: now)
+        if inputCount == 2 { received = max(received, try receiveBurst(on: inputSides.1, now: now)) }
         processor.tick(now: now, allocator: &allocator)
         collectOutput()
         flush(.outside)

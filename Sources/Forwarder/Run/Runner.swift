@@ -40,6 +40,13 @@ final class Runner {
 
     func run() throws -> Int32 {
         let (vlanMap, nat) = try prepare()
+        var capture = CaptureOptions()
+        capture.snaplen = options.snaplen
+        capture.bufferSize = options.bufferSize
+        capture.filter = options.filter
+        handles = (try PcapPort.Handle(name: options.inName, options: capture),
+                   try PcapPort.Handle(name: options.outName, options: capture))
+        // Warnings come after opening, so a permission error is not buried under them.
         if !options.quiet {
             for f in [inFacts!, outFacts!] {
                 if !f.running { printError("warning: \(f.name) is up but has no carrier (link down): nothing will flow until it does") }
@@ -47,12 +54,6 @@ final class Runner {
             }
             if let nat { for w in natWarnings(nat, inside: inFacts, outside: outFacts) { printError("warning: " + w) } }
         }
-        var capture = CaptureOptions()
-        capture.snaplen = options.snaplen
-        capture.bufferSize = options.bufferSize
-        capture.filter = options.filter
-        handles = (try PcapPort.Handle(name: options.inName, options: capture),
-                   try PcapPort.Handle(name: options.outName, options: capture))
         if options.alloc == "cache" {
             pool = HeadPool(.init(maxHeads: options.maxHeads))
         }
