@@ -14,6 +14,9 @@
 #if __has_include("CPcapFilter.h")
 #include "CPcapFilter.h"
 #endif
+#if __has_include("CPcapThread.h")
+#include "CPcapThread.h"
+#endif
 #endif
 #ifdef __cplusplus
 extern "C" {

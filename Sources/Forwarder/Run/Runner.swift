@@ -122,7 +122,9 @@ final class Runner {
             c.debugChecks = options.debugHeads
             return c
         }()
+        let threadName = "fwd " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
         threads.append(WorkerThread {
+            _ = cpcap_set_thread_name(threadName)
             let inPort = PcapPort(handle: handles.0, burst: settings.burst)
             let outPort = PcapPort(handle: handles.1, burst: settings.burst)
             do throws(RuntimeError) {
