@@ -285,9 +285,9 @@ struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: P
         let outName = to == .inside ? settings.portNames.0 : settings.portNames.1
         let mtu = to == .inside ? settings.mtu.0 : settings.mtu.1
         printError("warning: \(inName): dropping frames too big for \(outName) (a \(length)-byte frame; "
-            + "\(outName) MTU \(mtu)): GRO/LRO on \(inName) or TSO/GSO on a sender merges segments; "
-            + "fix: ethtool -K \(inName) gro off lro off, and ethtool -K <sender> tso off gso off "
-            + "(counted as 'oversize'; this warning repeats at most every 10 s)")
+            + "\(outName) MTU \(mtu)). Causes: an MTU on \(inName)'s side larger than \(outName)'s (make them equal), "
+            + "GRO/LRO on \(inName) (ethtool -K \(inName) gro off lro off), or TSO/GSO on a sender on this host "
+            + "(ethtool -K <sender> tso off gso off). Counted as 'oversize'; this warning repeats at most every 10 s")
     }
 
     @inline(never)

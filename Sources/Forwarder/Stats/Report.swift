@@ -38,8 +38,8 @@ final class Report {
         if runner.pool != nil {
             let a = s.allocator, o = old.allocator
             let gets = a.gets - o.gets
-            let rate = gets == 0 ? 100 : Double(a.hits - o.hits) / Double(gets) * 100
-            parts.append("cache hit \(formatFixed(rate, 2))% refills \(a.refills - o.refills) flushes \(a.flushes - o.flushes)")
+            let rate = gets == 0 ? "-" : formatFixed(Double(a.hits - o.hits) / Double(gets) * 100, 2) + "%"
+            parts.append("cache hit \(rate) refills \(a.refills - o.refills) flushes \(a.flushes - o.flushes)")
         } else {
             parts.append("plain allocs \(s.allocator.gets - old.allocator.gets)")
         }

@@ -1,0 +1,248 @@
+"""Helpers for the integration tests: the testbed, the forwarder process, commands with
+bounded timeouts. Fixtures live in conftest.py."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from netns_io import mac_bytes
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TESTBED = os.path.join(REPO, "scripts", "testbed.sh")
+DEFAULT_FORWARDER = os.path.join(REPO, ".build", "release", "forwarder")
+
+
+def forwarder_path():
+    return os.environ.get("FORWARDER") or DEFAULT_FORWARDER
+
+
+def check_prerequisites():
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("the integration tests need root (network namespaces, veth, raw sockets)")
+    fw = forwarder_path()
+    if not (os.path.isfile(fw) and os.access(fw, os.X_OK)):
+        problems.append(f"forwarder binary not found at {fw}: run "
+                        "'swift build -c release --product forwarder' or set FORWARDER=/path")
+    for tool, pkg in [("ip", "iproute2"), ("ethtool", "ethtool"), ("ping", "iputils-ping"),
+                      ("iperf3", "iperf3"), ("setpriv", "util-linux")]:
+        if shutil.which(tool) is None:
+            problems.append(f"'{tool}' missing: apt-get install -y {pkg} (or scripts/install-deps.sh)")
+    try:
+        import scapy.layers.l2  # noqa: F401
+    except ImportError:
+        problems.append("scapy missing: run the tests with /usr/bin/python3 (Debian's python3-scapy: "
+                        "apt-get install -y python3-scapy)")
+    if not os.path.isfile(TESTBED):
+        problems.append(f"{TESTBED} missing")
+    return problems
+
+
+def run(cmd, timeout=30, check=True, **kw):
+    """subprocess.run with a bound, text output, and the command's output in any failure."""
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"timed out after {timeout}s: {' '.join(cmd)}\n"
+                             f"stdout: {e.stdout}\nstderr: {e.stderr}") from None
+    if check and r.returncode != 0:
+        raise AssertionError(f"failed (exit {r.returncode}): {' '.join(cmd)}\n"
+                             f"stdout: {r.stdout}\nstderr: {r.stderr}")
+    return r
+
+
+@dataclass
+class Testbed:
+    __test__ = False  # not a pytest test class
+    prefix: str
+
+    @property
+    def ns_a(self): return self.prefix + "a"
+    @property
+    def ns_b(self): return self.prefix + "b"
+    @property
+    def a0(self): return self.prefix + "a0"
+    @property
+    def b0(self): return self.prefix + "b0"
+    @property
+    def in_if(self): return self.prefix + "a1"
+    @property
+    def out_if(self): return self.prefix + "b1"
+
+    ip_a: str = "10.77.0.1"
+    ip_b: str = "10.77.0.2"
+    mac_a: str = ""
+    mac_b: str = ""
+
+    def host(self, side):
+        """(namespace, interface, mac bytes) of host 'a' or 'b'."""
+        if side == "a":
+            return self.ns_a, self.a0, mac_bytes(self.mac_a)
+        return self.ns_b, self.b0, mac_bytes(self.mac_b)
+
+    def exec(self, side, cmd, **kw):
+        ns = self.ns_a if side == "a" else self.ns_b
+        return run(["ip", "netns", "exec", ns] + list(cmd), **kw)
+
+    def popen(self, side, cmd, **kw):
+        ns = self.ns_a if side == "a" else self.ns_b
+        return subprocess.Popen(["ip", "netns", "exec", ns] + list(cmd), **kw)
+
+
+def testbed_up(prefix, *args):
+    run([TESTBED, "up", prefix, *args], timeout=60)
+    tb = Testbed(prefix)
+    tb.mac_a = run([TESTBED, "mac", prefix, "a"]).stdout.strip()
+    tb.mac_b = run([TESTBED, "mac", prefix, "b"]).stdout.strip()
+    return tb
+
+
+def testbed_down(prefix):
+    run([TESTBED, "down", prefix], timeout=60, check=False)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+    json: dict = None
+    args: list = field(default_factory=list)
+
+    def direction(self, name):
+        assert self.json is not None, f"no JSON summary; stdout: {self.stdout!r}\nstderr: {self.stderr}"
+        for d in self.json["directions"]:
+            if d["name"] == name:
+                return d
+        raise AssertionError(f"no direction {name!r} in {self.json['directions']}")
+
+
+class Forwarder:
+    """One forwarder process. start() waits until it is ready; stop() sends SIGTERM and
+    returns a Result (with the parsed JSON when --json was given)."""
+
+    def __init__(self, args, binary=None, ready_timeout=5.0, prefix_cmd=()):
+        self.binary = binary or forwarder_path()
+        self.args = [str(a) for a in args]
+        self.ready_timeout = ready_timeout
+        self.prefix_cmd = list(prefix_cmd)
+        self.proc = None
+        self._out = tempfile.TemporaryFile(mode="w+")
+        self._err = tempfile.TemporaryFile(mode="w+")
+        self.result = None
+
+    def start(self, wait_ready=True):
+        self.proc = subprocess.Popen(self.prefix_cmd + [self.binary] + self.args,
+                                     stdout=self._out, stderr=self._err,
+                                     stdin=subprocess.DEVNULL)
+        if wait_ready:
+            self._wait_ready()
+        return self
+
+    def _packet_socket_ifindexes(self):
+        """ifindexes of the AF_PACKET sockets this process holds (from /proc/net/packet)."""
+        inodes = set()
+        try:
+            for fd in os.listdir(f"/proc/{self.proc.pid}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{self.proc.pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            return set()
+        found = set()
+        with open("/proc/net/packet") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                # sk RefCnt Type Proto Iface R Rmem User Inode
+                if len(cols) >= 9 and cols[8] in inodes:
+                    found.add(int(cols[4]))
+        return found
+
+    def _wait_ready(self):
+        """Ready = both interfaces have a packet socket of ours; then a short grace period for
+        the ring, the filter and the worker threads."""
+        want = set()
+        for name in self.args[:2]:
+            try:
+                want.add(int(open(f"/sys/class/net/{name}/ifindex").read()))
+            except OSError:
+                pass
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return  # exited (an error case, or --duration); stop() reports it
+            if want and want <= self._packet_socket_ifindexes():
+                break
+            time.sleep(0.02)
+        else:
+            if not want:
+                time.sleep(0.5)
+            else:
+                raise AssertionError(f"forwarder not ready after {self.ready_timeout}s: "
+                                     f"{self.stderr_so_far()}")
+        time.sleep(0.3)
+
+    def stderr_so_far(self):
+        self._err.seek(0)
+        return self._err.read()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout=10.0):
+        """Wait for it to exit by itself; returns the Result."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"forwarder still running after {timeout}s; killed")
+        return self._collect()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.result is not None:
+            return self.result
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"forwarder did not exit within {timeout}s of {sig.name}; "
+                                     f"killed. stderr: {self.stderr_so_far()}")
+        return self._collect()
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # this PID only
+            self.proc.wait(timeout=10)
+
+    def _collect(self):
+        self._out.seek(0)
+        self._err.seek(0)
+        out, err = self._out.read(), self._err.read()
+        parsed = None
+        if "--json" in self.args and out.strip():
+            try:
+                parsed = json.loads(out)
+            except ValueError as e:
+                raise AssertionError(f"--json output is not one JSON object ({e}): {out!r}") from None
+        self.result = Result(self.proc.returncode, out, err, parsed, self.args)
+        self._out.close()
+        self._err.close()
+        return self.result
+
+
+def run_forwarder_once(args, timeout=15, prefix_cmd=()):
+    """Run the forwarder to completion (error cases, --help, --duration); returns a Result."""
+    fw = Forwarder(list(args), prefix_cmd=prefix_cmd)
+    fw.start(wait_ready=False)
+    return fw.wait(timeout=timeout)
