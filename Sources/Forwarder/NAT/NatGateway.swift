@@ -260,6 +260,37 @@ struct NatGateway: ~Copyable {
         return InternetChecksum.delta(UInt16(pkt.ttl) << 8 | proto, UInt16(pkt.ttl &- 1) << 8 | proto)
     }
 
+    /// What the transport header of a packet makes it, for the two translation directions.
+    enum L4Kind {
+        /// TCP (slot 0), UDP (slot 1) or the ICMP query type that carries the mapping (slot 2).
+        case mapped(slot: Int, icmp: Bool)
+        case echoRequest
+        case icmpError
+        case malformed
+        /// Another ICMP type (`true`) or another protocol (`false`).
+        case other(isICMP: Bool)
+    }
+
+    /// Classifies by protocol and, for ICMP, type; `queryType` is the ICMP type whose identifier
+    /// is mapped in this direction (8, echo request, outbound; 0, echo reply, inbound).
+    @inline(__always)
+    static func classify(_ pkt: NatPacket, l4: UnsafeMutableRawPointer, queryType: UInt8) -> L4Kind {
+        let l4len = pkt.total - pkt.ihl
+        switch pkt.proto {
+        case 6: return l4len >= 20 ? .mapped(slot: 0, icmp: false) : .malformed
+        case 17: return l4len >= 8 ? .mapped(slot: 1, icmp: false) : .malformed
+        case 1:
+            guard l4len >= 8 else { return .malformed }
+            let type = l4.readU8(0)
+            if type == queryType { return .mapped(slot: 2, icmp: true) }
+            if type == 8 { return .echoRequest }
+            if isICMPError(type) { return .icmpError }
+            return .other(isICMP: true)
+        default:
+            return .other(isICMP: false)
+        }
+    }
+
     /// Inside → outside: translate the source to the outside address and the session's port.
     @inline(__always)
     private mutating func outbound<A: HeadAllocator & ~Copyable>(
@@ -267,27 +298,16 @@ struct NatGateway: ~Copyable {
     ) -> NatVerdict {
         let ip = head.data + pkt.l2
         let l4 = ip + pkt.ihl
-        let l4len = pkt.total - pkt.ihl
         let slot: Int
         let portOffset: Int
-        switch pkt.proto {
-        case 6:
-            guard l4len >= 20 else { return drop(.malformed) }
-            slot = 0; portOffset = 0
-        case 17:
-            guard l4len >= 8 else { return drop(.malformed) }
-            slot = 1; portOffset = 0
-        case 1:
-            guard l4len >= 8 else { return drop(.malformed) }
-            let type = l4.readU8(0)
-            if type == 8 {
-                slot = 2; portOffset = 4
-            } else if Self.isICMPError(type) {
-                return outboundICMPError(head, pkt, nextHop: nextHop, now, &allocator)
-            } else {
-                return drop(.unsupported)
-            }
-        default:
+        switch Self.classify(pkt, l4: l4, queryType: 8) {
+        case .mapped(let s, let icmp):
+            slot = s; portOffset = icmp ? 4 : 0
+        case .icmpError:
+            return outboundICMPError(head, pkt, nextHop: nextHop, now, &allocator)
+        case .malformed:
+            return drop(.malformed)
+        case .echoRequest, .other:
             return drop(.unsupported)
         }
         if pkt.ttl <= 1 { return timeExceeded(head, pkt, side: .inside, now, &allocator) }
@@ -326,30 +346,19 @@ struct NatGateway: ~Copyable {
     ) -> NatVerdict {
         let ip = head.data + pkt.l2
         let l4 = ip + pkt.ihl
-        let l4len = pkt.total - pkt.ihl
         let slot: Int
         let portOffset: Int
-        switch pkt.proto {
-        case 6:
-            guard l4len >= 20 else { return drop(.malformed) }
-            slot = 0; portOffset = 2
-        case 17:
-            guard l4len >= 8 else { return drop(.malformed) }
-            slot = 1; portOffset = 2
-        case 1:
-            guard l4len >= 8 else { return drop(.malformed) }
-            let type = l4.readU8(0)
-            if type == 0 {
-                slot = 2; portOffset = 4
-            } else if type == 8 {
-                return echoReply(head, pkt, side: .outside)
-            } else if Self.isICMPError(type) {
-                return inboundICMPError(head, pkt, now, &allocator)
-            } else {
-                return drop(.unsupported)
-            }
-        default:
-            return drop(.toGateway)
+        switch Self.classify(pkt, l4: l4, queryType: 0) {
+        case .mapped(let s, let icmp):
+            slot = s; portOffset = icmp ? 4 : 2
+        case .echoRequest:
+            return echoReply(head, pkt, side: .outside)
+        case .icmpError:
+            return inboundICMPError(head, pkt, now, &allocator)
+        case .malformed:
+            return drop(.malformed)
+        case .other(let isICMP):
+            return drop(isICMP ? .unsupported : .toGateway)
         }
         let dport = l4.readBE16(portOffset)
         var s = sessions.lookupExternal(slot: slot, port: dport)
