@@ -79,7 +79,9 @@ final class Runner {
         let elapsed = Double(monotonicNanoseconds() - startTime) / 1e9
         if let message = failure.message {
             printError(message)
-            if !options.quiet && !options.json { report.printSummary(elapsed: elapsed, reason: "after an error") }
+            // The counters up to the failure are still worth having.
+            if options.json { report.printJSON(elapsed: elapsed, error: message) }
+            else if !options.quiet { report.printSummary(elapsed: elapsed, reason: "after an error") }
             return 1
         }
         let signal = StopControl.signal.load(ordering: .relaxed)

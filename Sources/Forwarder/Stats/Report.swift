@@ -96,7 +96,8 @@ final class Report {
 
     // MARK: JSON
 
-    func printJSON(elapsed: Double) {
+    /// One JSON object on stdout; `error` is set when a worker failed (exit status 1).
+    func printJSON(elapsed: Double, error: String? = nil) {
         let s = runner.totals()
         var root = JSONObject()
         root.add("version", forwarderVersion)
@@ -107,7 +108,8 @@ final class Report {
         root.add("burst", options.burst)
         root.add("elapsed_s", elapsed)
         let signal = StopControl.signal.load(ordering: .relaxed)
-        root.add("stopped_by", signal == 2 ? "SIGINT" : signal == 15 ? "SIGTERM" : "duration")
+        root.add("stopped_by", error != nil ? "error" : signal == 2 ? "SIGINT" : signal == 15 ? "SIGTERM" : "duration")
+        if let error { root.add("error", error) } else { root.addNull("error") }
         var directions: [JSONObject] = []
         for d in directionList(s) {
             let c = d.counters
