@@ -48,6 +48,7 @@ VARIANTS="cfwd-inject cfwd-sendmmsg fwd-cache fwd-plain"
 NAT_VARIANTS="fwd-nat-cache fwd-nat-plain fwd-l2-vlan kernel-nat"
 MODE=pps
 JSON=0
+RPS=0
 FLOWS=1
 PORT0=10000
 PREFIX="iob$(( $$ % 100000 ))"
@@ -67,6 +68,8 @@ usage: bench/io/run.sh [--rounds N] [--seconds S] [--variants LIST | --nat] [--f
   --flows N        pps: UDP source port over N values (1..50000, default 1; N > 1 sends UDP
                    checksum 0)
   --json           one JSON object per line per variant instead of the table
+  --rps            steer the DUT input's receive processing to CPU1 (the DUT's core) with RPS, so
+                   the generator on CPU0 is no longer the limit (L2 and VLAN topologies)
   --tcp            iperf3 -t 3 TCP host A -> host B through the two-way DUT, Mbps
   --ping           20 pings A -> B 0.05 s apart through the two-way DUT, median RTT ms
   --prefix P       testbed prefix (default iob<pid>, <= 10 chars)
@@ -88,6 +91,7 @@ while (( $# )); do
         --flows) FLOWS="${2:?}"; shift 2 ;;
         --json) JSON=1; shift ;;
         --tcp) MODE=tcp; shift ;;
+        --rps) RPS=1; shift ;;
         --ping) MODE=ping; shift ;;
         --prefix) PREFIX="${2:?}"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -250,6 +254,11 @@ topo_up() {
     if ! "$TESTBED" up "$PREFIX" "${args[@]}" 2>"$TMP/tb.log"; then cat "$TMP/tb.log" >&2; die "testbed up failed"; fi
     [[ "$SEEN_TOPOS" == *" $kind "* ]] || { sed "s/^/[$kind] /" "$TMP/tb.log" >&2; SEEN_TOPOS+="$kind "; }
     IN_NS=""
+    if (( RPS )) && [[ $kind != knat ]]; then
+        # Receive processing of the DUT's input (the copy into its ring) on CPU1, with the DUT,
+        # instead of on the generator's CPU0: the generator stops being the limit.
+        echo 2 > "/sys/class/net/${PREFIX}a1/queues/rx-0/rps_cpus"
+    fi
     if [[ $kind == knat ]]; then router_up "$([[ $v == kernel-nat-rps ]] && echo 1 || echo 0)"; fi
     if [[ $MODE == pps && $kind != l2 ]]; then
         # Drop the UDP flood before B's IP stack, let ARP and ICMP through.
