@@ -183,13 +183,9 @@ struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: P
         var limit = mtu + 14
         if head.length >= 18 {
             let p = head.data
-            var type = UInt16(p.load(fromByteOffset: 12, as: UInt8.self)) << 8 | UInt16(p.load(fromByteOffset: 13, as: UInt8.self))
-            if type == 0x8100 || type == 0x88a8 || type == 0x9100 {
+            if EtherType.isVlanTPID(p.readBE16(12)) {
                 limit += 4
-                if head.length >= 22 {
-                    type = UInt16(p.load(fromByteOffset: 16, as: UInt8.self)) << 8 | UInt16(p.load(fromByteOffset: 17, as: UInt8.self))
-                    if type == 0x8100 || type == 0x88a8 || type == 0x9100 { limit += 4 }
-                }
+                if head.length >= 22 && EtherType.isVlanTPID(p.readBE16(16)) { limit += 4 }
             }
         }
         return limit
