@@ -16,13 +16,13 @@ public struct HeadCache: ~Copyable, HeadAllocator {
         public var refill: Int
         /// Heads returned to the pool when full (`NAPI_SKB_CACHE_HALF` / `_FREE`).
         public var flush: Int
-        /// `.adopt` by default: it measured faster here (docs/buffer-cache.md, two-thread rows).
+        /// `.returnHome` by default: it measured faster here (docs/buffer-cache.md, two-thread rows).
         public var remoteFrees: RemoteFreePolicy
         /// Poison heads on put, check them on get, refuse double frees. Costs a buffer fill per put.
         public var debugChecks: Bool
 
         public init(capacity: Int, refill: Int, flush: Int,
-                    remoteFrees: RemoteFreePolicy = .adopt, debugChecks: Bool = false) {
+                    remoteFrees: RemoteFreePolicy = .returnHome, debugChecks: Bool = false) {
             precondition(capacity >= 2, "capacity must be at least 2")
             precondition(refill >= 1 && refill <= capacity, "refill must be in 1...capacity")
             precondition(flush >= 1 && flush <= capacity, "flush must be in 1...capacity")

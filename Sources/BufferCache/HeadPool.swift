@@ -42,7 +42,7 @@ public final class HeadPool: @unchecked Sendable {
         public var outstanding: Int { totalHeads - freeHeads }
     }
 
-    struct State: @unchecked Sendable {
+    struct State {
         var free: UnsafeMutablePointer<PacketHead>
         var freeCount = 0
         var freeCapacity = 0
@@ -59,13 +59,20 @@ public final class HeadPool: @unchecked Sendable {
     @usableFromInline static let closedList: UInt = 1
 
     public let configuration: Configuration
-    private let state: Mutex<State>
+    /// The pool's state, only touched under `lock`. A pthread mutex rather than
+    /// Synchronization's `Mutex`: ThreadSanitizer sees pthread locks (it intercepts them) but not
+    /// the uninstrumented standard library's, and reports every access under `Mutex` as a race.
+    private var state: State
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
     /// One list head per cache id; a list is a chain through `HeadMeta.next`.
     @usableFromInline let remoteLists: UnsafeMutablePointer<Atomic<UInt>>
 
     public init(_ configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        self.state = Mutex(State(free: .allocate(capacity: 1)))
+        state = State(free: .allocate(capacity: 1))
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(lock, nil)
         remoteLists = .allocate(capacity: HeadPool.maxCaches + 1)
         for i in 0...HeadPool.maxCaches {
             (remoteLists + i).initialize(to: Atomic(HeadPool.closedList))
@@ -73,16 +80,22 @@ public final class HeadPool: @unchecked Sendable {
     }
 
     deinit {
-        state.withLock { s in
-            for slab in s.slabs { free(slab) }
-            s.free.deallocate()
-        }
+        for slab in state.slabs { free(slab) }
+        state.free.deallocate()
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
         remoteLists.deinitialize(count: HeadPool.maxCaches + 1)
         remoteLists.deallocate()
     }
 
+    private func withLock<R>(_ body: (inout State) -> R) -> R {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return body(&state)
+    }
+
     public var stats: Stats {
-        state.withLock { s in
+        withLock { s in
             Stats(slabs: s.slabs.count, totalHeads: s.totalHeads, freeHeads: s.freeCount, highWater: s.highWater)
         }
     }
@@ -90,7 +103,7 @@ public final class HeadPool: @unchecked Sendable {
     /// Up to `count` heads into `out`, growing by slabs as needed and allowed; returns how many.
     /// Heads come out as they were put back: not cleared (the cache clears on get).
     public func allocate(into out: UnsafeMutablePointer<PacketHead>, count: Int) -> Int {
-        state.withLock { s in
+        withLock { s in
             if s.freeCount < count { grow(&s, toHold: count) }
             let n = min(count, s.freeCount)
             s.freeCount -= n
@@ -103,7 +116,7 @@ public final class HeadPool: @unchecked Sendable {
     /// Takes `count` heads back under one lock acquisition.
     public func release(_ heads: UnsafePointer<PacketHead>, count: Int) {
         guard count > 0 else { return }
-        state.withLock { s in
+        withLock { s in
             precondition(s.freeCount + count <= s.totalHeads, "more heads released than the pool made")
             (s.free + s.freeCount).update(from: heads, count: count)
             s.freeCount += count
@@ -113,7 +126,7 @@ public final class HeadPool: @unchecked Sendable {
     /// Takes back a chain linked through `next`.
     func release(chain first: UnsafeMutablePointer<HeadMeta>?) {
         guard first != nil else { return }
-        state.withLock { s in
+        withLock { s in
             var cursor = first
             while let m = cursor {
                 precondition(s.freeCount < s.totalHeads, "more heads released than the pool made")
@@ -158,7 +171,7 @@ public final class HeadPool: @unchecked Sendable {
 
     /// A fresh cache id with an open remote list, or nil when `maxCaches` caches exist.
     func registerCache() -> UInt16? {
-        state.withLock { s in
+        withLock { s in
             guard let id = (1...HeadPool.maxCaches).first(where: { !s.cacheIDs[$0] }) else { return nil }
             s.cacheIDs[id] = true
             remoteLists[id].store(0, ordering: .releasing)
@@ -170,7 +183,7 @@ public final class HeadPool: @unchecked Sendable {
     func unregisterCache(_ id: UInt16) {
         let list = remoteLists[Int(id)].exchange(HeadPool.closedList, ordering: .acquiringAndReleasing)
         release(chain: UnsafeMutablePointer(bitPattern: list))
-        state.withLock { s in s.cacheIDs[Int(id)] = false }
+        withLock { s in s.cacheIDs[Int(id)] = false }
     }
 
     /// Pushes a chain `first ... last` (linked through `next`) onto `owner`'s remote list with one

@@ -14,7 +14,7 @@ struct AllocBenchmark {
 
     struct Case: Hashable {
         let scenario: String   // "burst" or "two-thread"
-        let allocator: String  // "cache" (adopting remote frees), "cache-return-home", "plain", "class"
+        let allocator: String  // "cache" (remote frees return home), "cache-adopt", "plain", "class"
         let burst: Int
         let threads: Int
     }
@@ -28,7 +28,7 @@ struct AllocBenchmark {
         for b in bursts {
             for a in ["cache", "plain", "class"] { all.append(Case(scenario: "burst", allocator: a, burst: b, threads: 1)) }
         }
-        for a in ["cache", "cache-return-home", "plain", "class"] {
+        for a in ["cache", "cache-adopt", "plain", "class"] {
             all.append(Case(scenario: "two-thread", allocator: a, burst: 32, threads: 2))
         }
         return all
@@ -55,8 +55,8 @@ struct AllocBenchmark {
             return burstLoop(&plain, burst: c.burst, pairs: pairs)
         case ("burst", "class"):
             return classBurstLoop(burst: c.burst, pairs: pairs)
-        case ("two-thread", "cache"), ("two-thread", "cache-return-home"):
-            cacheConfig.remoteFrees = c.allocator == "cache" ? .adopt : .returnHome
+        case ("two-thread", "cache"), ("two-thread", "cache-adopt"):
+            cacheConfig.remoteFrees = c.allocator == "cache" ? .returnHome : .adopt
             let pool = self.pool, config = cacheConfig
             return twoThreads(pairs: pairs, burst: c.burst) { HeadCache(pool: pool, configuration: config)! }
         case ("two-thread", "plain"):
