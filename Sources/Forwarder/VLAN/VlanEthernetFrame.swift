@@ -17,15 +17,9 @@ extension UnsafeRawPointer {
 }
 
 extension UnsafeMutableRawPointer {
-    @inline(__always) func readBE16(_ offset: Int) -> UInt16 {
-        UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-    }
-    @inline(__always) func readBE32(_ offset: Int) -> UInt32 {
-        UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-    }
-    @inline(__always) func readU8(_ offset: Int) -> UInt8 {
-        load(fromByteOffset: offset, as: UInt8.self)
-    }
+    @inline(__always) func readBE16(_ offset: Int) -> UInt16 { UnsafeRawPointer(self).readBE16(offset) }
+    @inline(__always) func readBE32(_ offset: Int) -> UInt32 { UnsafeRawPointer(self).readBE32(offset) }
+    @inline(__always) func readU8(_ offset: Int) -> UInt8 { UnsafeRawPointer(self).readU8(offset) }
     @inline(__always) func writeBE16(_ value: UInt16, _ offset: Int) {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
     }
