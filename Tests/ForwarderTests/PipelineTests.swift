@@ -155,4 +155,25 @@ final class PipelineTests: XCTestCase {
         let made = cmc_thread_allocations() - plainBefore
         XCTAssertGreaterThanOrEqual(made, 2 * 2_000 * 32, "the counter sees the plain allocator's mallocs")
     }
+
+    /// The VLAN translation mode on the same path: a tag pushed on every frame, no malloc.
+    func testVlanTranslationMakesNoAllocationPerFrame() throws {
+        var worker = Worker(allocator: HeadCache(pool: HeadPool())!,
+                            processor: VlanTranslator(map: try VlanMap(specs: ["0:20"], passUnmapped: false)),
+                            inPort: MemoryPort(template: frame, remaining: .max),
+                            outPort: MemoryPort(template: [], remaining: 0),
+                            inputs: [.inside], settings: WorkerSettings(), slot: StatsSlot())
+        worker.outPort.log.keepBytes = false
+        for _ in 0..<200 { _ = try worker.step(now: 1) }
+        let before = cmc_thread_allocations()
+        for i in 0..<2_000 { _ = try worker.step(now: UInt64(i) * 1_000_000) }
+        XCTAssertEqual(cmc_thread_allocations() - before, 0)
+        XCTAssertEqual(worker.outPort.log.sentCount, 2_200 * 32)
+        worker.outPort.log.keepBytes = true
+        _ = try worker.step(now: 1)
+        let tagged = worker.outPort.log.sent[0]
+        XCTAssertEqual(tagged.count, frame.count + 4)
+        XCTAssertEqual(Array(tagged[12..<16]), [0x81, 0x00, 0x00, 20], "an 802.1Q tag with VID 20 was pushed")
+        XCTAssertEqual(Array(tagged[16...]), Array(frame[12...]))
+    }
 }
