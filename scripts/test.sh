@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 echo "== unit tests: swift test"
-swift test 2>&1 | tee /tmp/forwarder-unit-tests.log | grep -vE "^Test Case '.*' (started|passed)" 
-status=${PIPESTATUS[0]}
-[ "$status" -eq 0 ] || { echo "unit tests failed (full log: /tmp/forwarder-unit-tests.log)"; exit "$status"; }
+# The per-test "started/passed" lines are left out of the output (the full log keeps them).
+if ! swift test 2>&1 | tee /tmp/forwarder-unit-tests.log | grep -vE "^Test Case '.*' (started|passed)"; then
+    echo "unit tests failed (full log: /tmp/forwarder-unit-tests.log)"
+    exit 1
+fi
 
 echo "== thread sanitizer: the cache and pool across threads (forwarder-bench alloc under TSan)"
 # The Forwarder module does not compile with -sanitize=thread on Swift 6.3.1 (compiler crash), so
