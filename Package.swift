@@ -1,6 +1,20 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The data path, one library per idea: a port receives bursts into heads from the cache, the
+// pipeline runs each frame through a processor (VLAN translation or NAT44), a port sends it.
+//
+//   PcapIO ─┐                                  ┌─ VlanTranslation ─┐
+//           ├─> Pipeline (Worker, PacketPort, ─┤                   ├─> PacketFormats
+//   NetDevice  FrameProcessor, MemoryPort)     └─ Nat44 ───────────┘
+//                 │
+//                 └─> BufferCache (heads, per-thread cache, pool, plain allocator)
+//
+// The hot path crosses module boundaries (the executable specialises Worker<HeadCache,
+// NatProcessor, PcapPort>), so the libraries are built with cross-module optimisation: their
+// generic bodies are serialised and specialised where they are used, as @inlinable would do.
+let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "forwarder",
     products: [
@@ -9,35 +23,49 @@ let package = Package(
         .library(name: "BufferCache", targets: ["BufferCache"]),
     ],
     targets: [
-        // C shim over libpcap and the few Linux calls libpcap lacks (sendmmsg, ethtool, ifreq).
-        .target(
-            name: "CPcap",
-            linkerSettings: [.linkedLibrary("pcap")]
-        ),
+        // C shim over libpcap: open a port, receive and send bursts, kernel counters, filters.
+        .target(name: "CPcap", linkerSettings: [.linkedLibrary("pcap")]),
         // Packet heads, the per-thread cache, the shared pool, the plain allocator. Pure Swift.
         .target(name: "BufferCache"),
+        // Byte order, Ethernet and VLAN headers, IPv4 addresses, the Internet checksum.
+        .target(name: "PacketFormats", dependencies: ["BufferCache"], swiftSettings: crossModule),
+        // PacketPort, FrameProcessor, the Worker loop, counters, the in-memory port.
+        .target(name: "Pipeline", dependencies: ["BufferCache", "PacketFormats"], swiftSettings: crossModule),
+        // `--vlan-map`: stateless VLAN translation.
+        .target(name: "VlanTranslation", dependencies: ["Pipeline", "PacketFormats", "BufferCache"],
+                swiftSettings: crossModule),
+        // `--vlan-nat`: the NAT44 gateway (NAPT, ARP, ICMP, fragments).
+        .target(name: "Nat44", dependencies: ["Pipeline", "PacketFormats", "BufferCache"],
+                swiftSettings: crossModule),
+        // The libpcap port (a PacketPort over CPcap).
+        .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "BufferCache"], swiftSettings: crossModule),
+        // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
+        .target(name: "NetDevice", dependencies: ["CPcap", "PacketFormats"]),
+        // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
-            dependencies: ["CPcap", "BufferCache"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO",
+                           "NetDevice", "CPcap"]
         ),
         .executableTarget(
             name: "ForwarderBench",
-            dependencies: ["BufferCache"]
+            dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44"]
         ),
         // Test support: a malloc interposer that counts calls per thread.
-        .target(
-            name: "CMallocCounter",
-            path: "Tests/Support/CMallocCounter"
-        ),
-        .testTarget(
-            name: "BufferCacheTests",
-            dependencies: ["BufferCache", "CMallocCounter"]
-        ),
-        .testTarget(
-            name: "ForwarderTests",
-            dependencies: ["Forwarder", "BufferCache", "CMallocCounter"],
-            resources: [.copy("Fixtures")]
-        ),
+        .target(name: "CMallocCounter", path: "Tests/Support/CMallocCounter"),
+        // Test support: pcap fixtures, heads from bytes, an independent checksum verifier.
+        .target(name: "PacketFixtures", dependencies: ["BufferCache"], path: "Tests/Support/PacketFixtures"),
+        .testTarget(name: "BufferCacheTests", dependencies: ["BufferCache", "CMallocCounter"]),
+        .testTarget(name: "PacketFormatsTests", dependencies: ["PacketFormats", "PacketFixtures"]),
+        .testTarget(name: "PipelineTests",
+                    dependencies: ["Pipeline", "BufferCache", "VlanTranslation", "CMallocCounter"]),
+        .testTarget(name: "VlanTranslationTests",
+                    dependencies: ["VlanTranslation", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "Nat44Tests",
+                    dependencies: ["Nat44", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures",
+                                   "CMallocCounter"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats"]),
     ]
 )

@@ -218,8 +218,7 @@ public final class HeadPool: @unchecked Sendable {
 extension HeadMeta {
     /// A head whose buffer starts at `buffer` and holds `capacity` bytes.
     public init(buffer: UnsafeMutableRawPointer, capacity: UInt32) {
-        self.init(buffer: buffer, next: nil, timestamp: 0, capacity: capacity, length: 0, wireLength: 0,
-                  flowHash: 0, state: HeadState.fresh.rawValue, dataOffset: 0, vlanTCI: 0, vlanTPID: 0,
-                  ingressPort: 0, owner: 0, flags: 0)
+        self.init(buffer: buffer, next: nil, capacity: capacity, length: 0, wireLength: 0,
+                  state: HeadState.fresh.rawValue, dataOffset: 0, owner: 0)
     }
 }

@@ -10,29 +10,18 @@ public struct HeadMeta {
     public var buffer: UnsafeMutableRawPointer
     /// Intrusive link: pool free lists and the lock-free remote-free list thread heads through it.
     public var next: UnsafeMutablePointer<HeadMeta>?
-    /// Receive time, nanoseconds (CLOCK_REALTIME as libpcap reports it).
-    public var timestamp: UInt64
     /// Bytes in the buffer: headroom + data + tailroom.
     public var capacity: UInt32
     /// Frame length in the buffer.
     public var length: UInt32
     /// Length on the wire; bigger than `length` when the capture truncated the frame.
     public var wireLength: UInt32
-    /// Toeplitz-free 32-bit flow hash, filled by whoever parses the frame (0 = not computed).
-    public var flowHash: UInt32
     /// Debug state word: `HeadState` raw values; only maintained when debug checks are on.
     public var state: UInt32
     /// Offset of the first frame byte from `buffer`.
     public var dataOffset: UInt16
-    /// VLAN tag held as metadata (the kernel's `vlan_tci`), valid when `vlanTPID != 0`.
-    public var vlanTCI: UInt16
-    public var vlanTPID: UInt16
-    /// Index of the port the frame arrived on.
-    public var ingressPort: UInt16
     /// Id of the `HeadCache` that handed this head out (0 = none: plain allocator or pool).
     public var owner: UInt16
-    /// Per-packet scratch flags for the pipeline (e.g. "checksum needs completing").
-    public var flags: UInt16
 }
 
 /// Debug states of a head (see `HeadCache.Configuration.debugChecks`).
@@ -91,16 +80,10 @@ public struct PacketHead: Hashable, @unchecked Sendable {
     public func reset(headroom: Int, owner: UInt16) {
         let m = meta
         m.pointee.next = nil
-        m.pointee.timestamp = 0
         m.pointee.length = 0
         m.pointee.wireLength = 0
-        m.pointee.flowHash = 0
         m.pointee.dataOffset = UInt16(truncatingIfNeeded: headroom)
-        m.pointee.vlanTCI = 0
-        m.pointee.vlanTPID = 0
-        m.pointee.ingressPort = 0
         m.pointee.owner = owner
-        m.pointee.flags = 0
     }
 
     /// Opens `count` bytes at `offset` inside the frame by moving the bytes before it into the

@@ -83,20 +83,16 @@ final class HeadCacheRulesTests: XCTestCase {
         XCTAssertEqual(h.length, 0)
         XCTAssertEqual(h.meta.pointee.owner, cache.id)
         h.length = 100
-        h.meta.pointee.vlanTCI = 42
-        h.meta.pointee.ingressPort = 1
-        h.meta.pointee.flowHash = 7
+        h.meta.pointee.wireLength = 1500
         _ = h.insertGap(at: 12, count: 4)
         cache.put(h)
-        XCTAssertEqual(h.meta.pointee.vlanTCI, 42, "put leaves the head alone")
+        XCTAssertEqual(h.meta.pointee.wireLength, 1500, "put leaves the head alone")
         XCTAssertEqual(h.length, 104)
         let again = cache.get()!
         XCTAssertEqual(again, h)
         XCTAssertEqual(again.length, 0)
         XCTAssertEqual(again.headroom, geometry.headroom)
-        XCTAssertEqual(again.meta.pointee.vlanTCI, 0)
-        XCTAssertEqual(again.meta.pointee.ingressPort, 0)
-        XCTAssertEqual(again.meta.pointee.flowHash, 0)
+        XCTAssertEqual(again.meta.pointee.wireLength, 0)
     }
 
     func testBulkGetServesFromCacheThenRefillsThenAllocatesDirectly() {

@@ -1,5 +1,10 @@
 import BufferCache
 import CPcap
+import Nat44
+import NetDevice
+import PcapIO
+import Pipeline
+import VlanTranslation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +16,8 @@ final class Runner {
     var outFacts: InterfaceFacts!
     var handles: (PcapPort.Handle, PcapPort.Handle)!
     var pool: HeadPool?
-    var slots: [StatsSlot] = []
+    /// One reader per worker: its last published counters as a snapshot.
+    var readers: [() -> Snapshot?] = []
     var threads: [WorkerThread] = []
     let failure = FailureBox()
     var startTime: UInt64 = 0
@@ -27,11 +33,16 @@ final class Runner {
                 throw UsageError("--filter '\(f)': \(String(cString: errbuf))")
             }
         }
-        let vlanMap = options.mode == .vlanMap
-            ? try VlanMap(specs: options.vlanMaps, passUnmapped: options.vlanPassUnmapped) : nil
-        inFacts = try InterfaceFacts.lookup(options.inName)
-        outFacts = try InterfaceFacts.lookup(options.outName)
-        let nat = options.mode == .vlanNat ? try makeNatConfig(options, inside: inFacts, outside: outFacts) : nil
+        let vlanMap: VlanMap?
+        do { vlanMap = options.mode == .vlanMap ? try VlanMap(specs: options.vlanMaps, passUnmapped: options.vlanPassUnmapped) : nil }
+        catch { throw UsageError(error.message) }
+        do {
+            inFacts = try InterfaceFacts.lookup(options.inName)
+            outFacts = try InterfaceFacts.lookup(options.outName)
+        } catch { throw RuntimeError(error.message) }
+        let nat: NatConfig?
+        do { nat = options.mode == .vlanNat ? try makeNatConfig(options, inside: inFacts, outside: outFacts) : nil }
+        catch { throw UsageError(error.message) }
         for f in [inFacts!, outFacts!] where !f.up {
             throw RuntimeError("\(f.name) is down; bring it up first: ip link set \(f.name) up")
         }
@@ -44,8 +55,10 @@ final class Runner {
         capture.snaplen = options.snaplen
         capture.bufferSize = options.bufferSize
         capture.filter = options.filter
-        handles = (try PcapPort.Handle(name: options.inName, options: capture),
-                   try PcapPort.Handle(name: options.outName, options: capture))
+        do {
+            handles = (try PcapPort.Handle(name: options.inName, options: capture),
+                       try PcapPort.Handle(name: options.outName, options: capture))
+        } catch { throw RuntimeError(error.message) }
         // Warnings come after opening, so a permission error is not buried under them.
         if !options.quiet {
             for f in [inFacts!, outFacts!] {
@@ -61,16 +74,16 @@ final class Runner {
         startTime = monotonicNanoseconds()
         switch options.mode {
         case .transparent:
-            start(inputs: [.inside]) { TransparentBridge() }
-            if !options.oneWay { start(inputs: [.outside]) { TransparentBridge() } }
+            start(inputs: [.inside], nat: { _ in nil }) { TransparentBridge() }
+            if !options.oneWay { start(inputs: [.outside], nat: { _ in nil }) { TransparentBridge() } }
         case .vlanMap:
             let map = vlanMap!
-            start(inputs: [.inside]) { VlanTranslator(map: map) }
-            if !options.oneWay { start(inputs: [.outside]) { VlanTranslator(map: map) } }
+            start(inputs: [.inside], nat: { _ in nil }) { VlanTranslator(map: map) }
+            if !options.oneWay { start(inputs: [.outside], nat: { _ in nil }) { VlanTranslator(map: map) } }
         case .vlanNat:
             // One thread serves both ports: the NAT state has a single owner (docs/nat.md).
             let config = nat!
-            start(inputs: [.inside, .outside]) { NatProcessor(config: config) }
+            start(inputs: [.inside, .outside], nat: { $0 }) { NatProcessor(config: config) }
         }
         let report = Report(runner: self)
         superviseUntilStopped(report)
@@ -110,14 +123,18 @@ final class Runner {
     }
 
     /// Starts one worker thread reading `inputs`, with its own allocator and processor.
-    private func start<P: FrameProcessor & ~Copyable>(inputs: [Side], makeProcessor: @escaping () -> P) {
-        let slot = StatsSlot()
-        slots.append(slot)
+    private func start<P: FrameProcessor & ~Copyable>(inputs: [Side], nat: @escaping @Sendable (P.Counters) -> NatCounters?,
+                                                      makeProcessor: @escaping () -> P) {
+        let slot = StatsSlot<P.Counters>()
+        readers.append {
+            slot.read().map { Snapshot(directions: $0.directions, allocator: $0.allocator, nat: nat($0.processor)) }
+        }
         var settings = WorkerSettings()
         settings.burst = options.burst
         settings.busyPoll = options.busyPoll
         settings.mtu = (inFacts.mtu, outFacts.mtu)
         settings.portNames = (options.inName, options.outName)
+        if !options.quiet { settings.warn = { printError("warning: " + $0) } }
         let handles = self.handles!, pool = self.pool, failure = self.failure
         let cacheConfig: HeadCache.Configuration = {
             var c = HeadCache.Configuration(preset: options.cachePreset)!
@@ -129,10 +146,10 @@ final class Runner {
             _ = cpcap_set_thread_name(threadName)
             let inPort = PcapPort(handle: handles.0, burst: settings.burst)
             let outPort = PcapPort(handle: handles.1, burst: settings.burst)
-            do throws(RuntimeError) {
+            do throws(PortError) {
                 if let pool {
                     guard let cache = HeadCache(pool: pool, configuration: cacheConfig) else {
-                        throw RuntimeError("too many head caches on one pool")
+                        throw PortError("too many head caches on one pool")
                     }
                     var worker = Worker(allocator: cache, processor: makeProcessor(), inPort: inPort,
                                         outPort: outPort, inputs: inputs, settings: settings, slot: slot)
@@ -150,10 +167,10 @@ final class Runner {
     }
 
     /// Counters of all workers as of their last publish.
-    func totals() -> WorkerStats {
-        var total = WorkerStats()
-        for slot in slots {
-            let s = slot.read()
+    func totals() -> Snapshot {
+        var total = Snapshot()
+        for read in readers {
+            guard let s = read() else { continue }
             total.directions.0 = total.directions.0 + s.directions.0
             total.directions.1 = total.directions.1 + s.directions.1
             total.allocator = total.allocator + s.allocator

@@ -1,19 +1,20 @@
 import BufferCache
+import Pipeline
 
 /// The stats line, the text summary and the JSON summary, all from the workers' published
 /// counters and libpcap's kernel counters.
 final class Report {
     unowned let runner: Runner
-    private var previous: (time: UInt64, stats: WorkerStats)
+    private var previous: (time: UInt64, stats: Snapshot)
 
     init(runner: Runner) {
         self.runner = runner
-        previous = (runner.startTime, WorkerStats())
+        previous = (runner.startTime, Snapshot())
     }
 
     private var options: Options { runner.options }
 
-    private func directionList(_ s: WorkerStats) -> [(name: String, from: String, to: String, counters: DirectionCounters)] {
+    private func directionList(_ s: Snapshot) -> [(name: String, from: String, to: String, counters: DirectionCounters)] {
         var list = [("in->out", options.inName, options.outName, s.directions.0)]
         if !options.oneWay { list.append(("out->in", options.outName, options.inName, s.directions.1)) }
         return list
@@ -54,7 +55,7 @@ final class Report {
     private func dropText(_ c: DirectionCounters, minus old: DirectionCounters = DirectionCounters()) -> String {
         let items = DropReason.allCases.compactMap { r -> String? in
             let n = c[r] - old[r]
-            return n == 0 ? nil : "\(r.name) \(n)"
+            return n == 0 ? nil : "\(r.key) \(n)"
         }
         return items.joined(separator: ", ")
     }
@@ -123,7 +124,7 @@ final class Report {
             o.add("tx_bytes", c.txBytes)
             o.add("drops", c.dropsTotal)
             var why = JSONObject()
-            for r in DropReason.allCases { why.add(r.name, c[r]) }
+            for r in DropReason.allCases { why.add(r.key, c[r]) }
             o.add("drops_by_reason", why)
             directions.append(o)
         }

@@ -1,0 +1,19 @@
+/// Why a frame was not sent. One counter per reason per direction (`DirectionCounters`).
+public enum DropReason: Int, CaseIterable, Sendable {
+    /// Send failed after bounded retries (socket buffer full), or the kernel refused the frame.
+    case txFailed
+    /// Bigger than the egress MTU plus link header, or truncated by the capture: GRO/LRO on the
+    /// input, or TSO/GSO on a sender on the same host.
+    case oversize
+    /// No packet head could be had (pool at its cap).
+    case noBuffer
+    /// The processor has no mapping for the frame (a `--vlan-map` without its VLAN tags).
+    case unmapped
+    /// Headers cut short or inconsistent.
+    case malformed
+    /// A header push needed more headroom than the head has.
+    case noHeadroom
+    /// The processor dropped it for a reason of its own, which it counts in its own counters
+    /// (the NAT gateway's `drops`).
+    case processor
+}

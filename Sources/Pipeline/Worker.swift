@@ -1,0 +1,308 @@
+import BufferCache
+import PacketFormats
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings every worker shares.
+public struct WorkerSettings: Sendable {
+    /// Frames per RX burst and per sendmmsg.
+    public var burst = 32
+    /// Spin instead of sleeping in poll() when idle.
+    public var busyPoll = false
+    /// Largest IP MTU of each port (index `Side.rawValue`); a frame bigger than this plus its
+    /// link header is dropped as oversize rather than handed to a send that would fail.
+    public var mtu: (Int, Int) = (1500, 1500)
+    /// How often a send that found the socket buffer full is retried before the rest of the
+    /// burst is dropped.
+    public var txRetries = 16
+    /// Names for messages ("in", "out" or the interface names).
+    public var portNames: (String, String) = ("in", "out")
+    /// Where the worker's warnings go (at most one every 10 s per kind); nil drops them.
+    public var warn: (@Sendable (String) -> Void)?
+
+    public init() {}
+}
+
+/// One poll loop: receives bursts on its input sides, runs each frame through the processor,
+/// sends bursts on the output sides, and frees every head in bulk, as a NAPI poll does.
+/// Generic over the allocator, the processor and the port so that each combination is
+/// specialised: the per-frame path has no existential, no reference counting, no allocation.
+public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, IO: PacketPort & ~Copyable>: ~Copyable {
+    public var allocator: A
+    public var processor: P
+    public var inPort: IO
+    public var outPort: IO
+    /// The sides this worker receives on: one (a direction) or both (NAT). A count and a pair
+    /// rather than an array: iterating an array in unspecialised (debug) generic code allocates.
+    private let inputCount: Int
+    private let inputSides: (Side, Side)
+    public let settings: WorkerSettings
+    public let slot: StatsSlot<P.Counters>
+
+    /// Counters of the two directions, indexed by the input side's raw value. Behind a pointer
+    /// so the per-frame path updates them in place while calling other mutating methods.
+    private let directions: UnsafeMutablePointer<DirectionCounters>
+    /// Per input side: heads ready for the next RX (kept between bursts, topped up before each).
+    private let reserve: (UnsafeMutablePointer<PacketHead>, UnsafeMutablePointer<PacketHead>)
+    private var reserveCount = (0, 0)
+    /// Per output side: heads queued for the next send.
+    private let txQueue: (UnsafeMutablePointer<PacketHead>, UnsafeMutablePointer<PacketHead>)
+    private var txCount = (0, 0)
+    private let txCapacity: Int
+    /// Heads to give back at the end of the burst.
+    private let done: UnsafeMutablePointer<PacketHead>
+    private var doneCount = 0
+    private let doneCapacity: Int
+    private var lastPublish: UInt64 = 0
+    private var lastOversizeWarning: UInt64 = 0
+
+    public init(allocator: consuming A, processor: consuming P, inPort: consuming IO, outPort: consuming IO,
+                inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>) {
+        self.allocator = allocator
+        self.processor = processor
+        self.inPort = inPort
+        self.outPort = outPort
+        precondition(inputs.count == 1 || inputs.count == 2, "a worker receives on one or two sides")
+        inputCount = inputs.count
+        inputSides = (inputs[0], inputs[inputs.count - 1])
+        self.settings = settings
+        self.slot = slot
+        directions = .allocate(capacity: 2)
+        directions.initialize(repeating: DirectionCounters(), count: 2)
+        let b = settings.burst
+        reserve = (.allocate(capacity: b), .allocate(capacity: b))
+        // Room for two bursts forwarded plus what a processor generates in one loop.
+        txCapacity = 2 * b + 64
+        txQueue = (.allocate(capacity: txCapacity), .allocate(capacity: txCapacity))
+        doneCapacity = 2 * txCapacity + 2 * b
+        done = .allocate(capacity: doneCapacity)
+    }
+
+    deinit {
+        directions.deallocate()
+        reserve.0.deallocate(); reserve.1.deallocate()
+        txQueue.0.deallocate(); txQueue.1.deallocate()
+        done.deallocate()
+    }
+
+    // MARK: the loop
+
+    /// Runs until `stop` is set; `wakeDescriptor` becomes readable when it is.
+    public mutating func run(stop: borrowing Atomic<Bool>, wakeDescriptor: Int32) throws(PortError) {
+        var fds = [pollfd(fd: pollDescriptor(inputSides.0), events: Int16(POLLIN), revents: 0)]
+        if inputCount == 2 { fds.append(pollfd(fd: pollDescriptor(inputSides.1), events: Int16(POLLIN), revents: 0)) }
+        fds.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0))
+        defer { finish() }
+        while !stop.load(ordering: .relaxed) {
+            let largestBurst = try step(now: monotonicNanoseconds())
+            // A full burst means more may be waiting: go again at once. Otherwise sleep in
+            // poll(): an RX attempt on an empty ring costs libpcap a poll() of its own anyway.
+            if largestBurst < settings.burst && !settings.busyPoll {
+                _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
+            }
+        }
+    }
+
+    /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
+    public mutating func step(now: UInt64) throws(PortError) -> Int {
+        var received = 0
+        received = try receiveBurst(on: inputSides.0, now: now)
+        if inputCount == 2 { received = max(received, try receiveBurst(on: inputSides.1, now: now)) }
+        processor.tick(now: now, allocator: &allocator)
+        collectOutput()
+        flush(.outside)
+        flush(.inside)
+        releaseDone()
+        if now &- lastPublish > 50_000_000 { publish(now: now) }
+        return received
+    }
+
+    private mutating func receiveBurst(on side: Side, now: UInt64) throws(PortError) -> Int {
+        let heads = side == .inside ? reserve.0 : reserve.1
+        var have = side == .inside ? reserveCount.0 : reserveCount.1
+        let burst = settings.burst
+        if have < burst {
+            have += allocator.getBulk(into: heads + have, count: burst - have)
+            if have == 0 {
+                noBuffer(on: side)
+                return 0
+            }
+        }
+        let n = try withPort(side) { (p: inout IO) throws(PortError) -> Int in try p.receive(into: heads, count: have) }
+        if n > 0 {
+            let counters = directions + side.rawValue
+            counters.pointee.rxFrames &+= UInt64(n)
+            for i in 0..<n {
+                let head = heads[i]
+                counters.pointee.rxBytes &+= UInt64(head.length)
+                if _slowPath(head.meta.pointee.wireLength > head.meta.pointee.length) {
+                    oversize(head, from: side, to: side.other, now: now)
+                    continue
+                }
+                switch processor.process(head, from: side, now: now, allocator: &allocator) {
+                case .forward(let out):
+                    if _slowPath(head.length > maxFrame(head, on: out)) {
+                        oversize(head, from: side, to: out, now: now)
+                    } else {
+                        enqueue(head, on: out)
+                    }
+                case .drop(let reason):
+                    counters.pointee.drop(reason)
+                    retire(head)
+                case .consumed:
+                    break
+                }
+            }
+            // The unused heads stay in the reserve for the next burst.
+            (heads).update(from: heads + n, count: have - n)
+            have -= n
+        }
+        if side == .inside { reserveCount.0 = have } else { reserveCount.1 = have }
+        return n
+    }
+
+    /// The largest frame that `out` can carry: its MTU plus the Ethernet header and the VLAN
+    /// tags the frame has.
+    @inline(__always)
+    private func maxFrame(_ head: PacketHead, on out: Side) -> Int {
+        let mtu = out == .inside ? settings.mtu.0 : settings.mtu.1
+        var limit = mtu + 14
+        if head.length >= 18 {
+            let p = head.data
+            if EtherType.isVlanTPID(p.readBE16(12)) {
+                limit += 4
+                if head.length >= 22 && EtherType.isVlanTPID(p.readBE16(16)) { limit += 4 }
+            }
+        }
+        return limit
+    }
+
+    @inline(__always)
+    private mutating func enqueue(_ head: PacketHead, on side: Side) {
+        if side == .inside {
+            if _slowPath(txCount.0 == txCapacity) { flush(.inside) }
+            txQueue.0[txCount.0] = head
+            txCount.0 += 1
+        } else {
+            if _slowPath(txCount.1 == txCapacity) { flush(.outside) }
+            txQueue.1[txCount.1] = head
+            txCount.1 += 1
+        }
+    }
+
+    @inline(__always)
+    private mutating func retire(_ head: PacketHead) {
+        if _slowPath(doneCount == doneCapacity) { releaseDone() }
+        done[doneCount] = head
+        doneCount += 1
+    }
+
+    private mutating func releaseDone() {
+        guard doneCount > 0 else { return }
+        allocator.putBulk(done, count: doneCount)
+        doneCount = 0
+    }
+
+    private mutating func collectOutput() {
+        while let (side, head) = processor.popOutput() { enqueue(head, on: side) }
+    }
+
+    /// Sends everything queued for `side` in bursts; a full socket buffer is retried a bounded
+    /// number of times (waiting for POLLOUT up to 1 ms each), then the rest is dropped and
+    /// counted. Every head, sent or not, is retired.
+    private mutating func flush(_ side: Side) {
+        let queue = side == .inside ? txQueue.0 : txQueue.1
+        let count = side == .inside ? txCount.0 : txCount.1
+        guard count > 0 else { return }
+        // Frames sent on `side` belong to the direction whose input is the other side.
+        let counters = directions + side.other.rawValue
+        var i = 0
+        var retries = 0
+        let chunk = settings.burst
+        while i < count {
+            let n = min(chunk, count - i)
+            let (sent, error) = withPort(side) { (p: inout IO) in p.send(queue + i, count: n) }
+            counters.pointee.txFrames &+= UInt64(sent)
+            for j in i..<(i + sent) { counters.pointee.txBytes &+= UInt64(queue[j].length) }
+            i += sent
+            if sent < n {
+                if (error == EAGAIN || error == ENOBUFS || error == EWOULDBLOCK) && retries < settings.txRetries {
+                    retries += 1
+                    waitWritable(side)
+                } else if error == EAGAIN || error == ENOBUFS || error == EWOULDBLOCK {
+                    counters.pointee.drop(.txFailed, count: UInt64(count - i))
+                    i = count
+                } else {
+                    // The kernel refused this one frame (EMSGSIZE, ENETDOWN, ...): drop it, go on.
+                    counters.pointee.drop(.txFailed)
+                    i += 1
+                }
+            }
+        }
+        for j in 0..<count { retire(queue[j]) }
+        if side == .inside { txCount.0 = 0 } else { txCount.1 = 0 }
+    }
+
+    @inline(never)
+    private mutating func waitWritable(_ side: Side) {
+        var fd = pollfd(fd: pollDescriptor(side), events: Int16(POLLOUT), revents: 0)
+        _ = poll(&fd, 1, 1)
+    }
+
+    @inline(never)
+    private mutating func noBuffer(on side: Side) {
+        // Nothing to receive into: the frames wait in the kernel ring (and are dropped there when
+        // it fills, which pcap's drop counter shows). Count the failed attempt once per loop.
+        directions[side.rawValue].drop(.noBuffer)
+    }
+
+    @inline(never)
+    private mutating func oversize(_ head: PacketHead, from: Side, to: Side, now: UInt64) {
+        directions[from.rawValue].drop(.oversize)
+        let length = max(Int(head.meta.pointee.wireLength), head.length)
+        retire(head)
+        guard let warn = settings.warn,
+              now &- lastOversizeWarning > 10_000_000_000 || lastOversizeWarning == 0 else { return }
+        lastOversizeWarning = now
+        let inName = from == .inside ? settings.portNames.0 : settings.portNames.1
+        let outName = to == .inside ? settings.portNames.0 : settings.portNames.1
+        let mtu = to == .inside ? settings.mtu.0 : settings.mtu.1
+        warn("\(inName): dropping frames too big for \(outName) (a \(length)-byte frame; "
+            + "\(outName) MTU \(mtu)). Causes: an MTU on \(inName)'s side larger than \(outName)'s (make them equal), "
+            + "GRO/LRO on \(inName) (ethtool -K \(inName) gro off lro off), or TSO/GSO on a sender on this host "
+            + "(ethtool -K <sender> tso off gso off). Counted as 'oversize'; this warning repeats at most every 10 s")
+    }
+
+    @inline(never)
+    private mutating func publish(now: UInt64) {
+        lastPublish = now
+        slot.publish(WorkerStats(directions: (directions[0], directions[1]), allocator: allocator.counters,
+                                 processor: processor.counters))
+    }
+
+    /// Sends what is queued, returns every head this worker holds and publishes the final counters.
+    public mutating func finish() {
+        collectOutput()
+        flush(.outside)
+        flush(.inside)
+        processor.releaseAll(allocator: &allocator)
+        releaseDone()
+        allocator.putBulk(reserve.0, count: reserveCount.0)
+        allocator.putBulk(reserve.1, count: reserveCount.1)
+        reserveCount = (0, 0)
+        publish(now: monotonicNanoseconds())
+    }
+
+    // MARK: ports
+
+    private func pollDescriptor(_ side: Side) -> Int32 {
+        side == .inside ? inPort.pollDescriptor : outPort.pollDescriptor
+    }
+
+    @inline(__always)
+    private mutating func withPort<R, E: Error>(_ side: Side, _ body: (inout IO) throws(E) -> R) throws(E) -> R {
+        if side == .inside { return try body(&inPort) } else { return try body(&outPort) }
+    }
+}
