@@ -38,13 +38,23 @@ public struct HeadCache: ~Copyable, HeadAllocator {
         /// net-next, November 2025: 128 / 32 / 32.
         public static let kernel2025 = Configuration(capacity: 128, refill: 32, flush: 32)
 
-        public static let presetNames = ["kernel-2021", "kernel-2025"]
+        public static let presetNames = Preset.allCases.map(\.rawValue)
 
         public init?(preset: String) {
-            switch preset {
-            case "kernel-2021": self = .kernel2021
-            case "kernel-2025": self = .kernel2025
-            default: return nil
+            guard let p = Preset(rawValue: preset) else { return nil }
+            self = p.configuration
+        }
+    }
+
+    /// The kernel's constants as named presets (`--cache-preset`).
+    public enum Preset: String, CaseIterable, Sendable {
+        case kernel2021 = "kernel-2021"
+        case kernel2025 = "kernel-2025"
+
+        public var configuration: Configuration {
+            switch self {
+            case .kernel2021: .kernel2021
+            case .kernel2025: .kernel2025
             }
         }
     }

@@ -2,28 +2,29 @@
 import Glibc
 #endif
 
-/// Entry point: parse, run, map errors to exit codes (0 ok, 1 runtime, 2 usage).
+/// Entry point: parse everything, then run; exit status 0 ok, 1 runtime failure, 2 usage error.
 func main() -> Int32 {
+    let parsed: Options.Parsed
     do {
-        switch try Options.parse(Array(CommandLine.arguments.dropFirst())) {
-        case .help:
-            print(usageText)
-            return 0
-        case .version:
-            print("forwarder \(forwarderVersion)")
-            return 0
-        case .run(let options):
-            return try Runner(options: options).run()
-        }
-    } catch let error as UsageError {
+        parsed = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+    } catch {
         printError(error.message)
         return 2
-    } catch let error as RuntimeError {
-        printError(error.message)
-        return 1
-    } catch {
-        printError("\(error)")
-        return 1
+    }
+    switch parsed {
+    case .help:
+        print(usageText)
+        return 0
+    case .version:
+        print("forwarder \(forwarderVersion)")
+        return 0
+    case .run(let options):
+        do {
+            return try Runner(options: options).run()
+        } catch {
+            printError(error.message)
+            return 1
+        }
     }
 }
 

@@ -19,11 +19,11 @@ final class OptionsTests: XCTestCase {
         let o = try parse("eth0 eth1")
         XCTAssertEqual(o.inName, "eth0")
         XCTAssertEqual(o.outName, "eth1")
-        XCTAssertEqual(o.alloc, "cache")
-        XCTAssertEqual(o.cachePreset, "kernel-2021")
+        XCTAssertEqual(o.allocator, .cache)
+        XCTAssertEqual(o.cachePreset, .kernel2021)
         XCTAssertEqual(o.burst, 32)
         XCTAssertFalse(o.oneWay)
-        XCTAssertEqual(o.mode, .transparent)
+        XCTAssertEqual(o.mode.name, "l2")
     }
 
     func testEveryOption() throws {
@@ -31,8 +31,8 @@ final class OptionsTests: XCTestCase {
             + "--snaplen 4000 --buffer-size 4194304 --duration 2.5 --stats 1 --json --quiet --busy-poll")
         XCTAssertTrue(o.oneWay)
         XCTAssertEqual(o.filter, "udp")
-        XCTAssertEqual(o.alloc, "plain")
-        XCTAssertEqual(o.cachePreset, "kernel-2025")
+        XCTAssertEqual(o.allocator, .plain)
+        XCTAssertEqual(o.cachePreset, .kernel2025)
         XCTAssertEqual(o.burst, 64)
         XCTAssertEqual(o.snaplen, 4000)
         XCTAssertEqual(o.bufferSize, 4_194_304)
@@ -42,10 +42,31 @@ final class OptionsTests: XCTestCase {
     }
 
     func testModes() throws {
-        XCTAssertEqual(try parse("a b --vlan-map 10:20 --vlan-map 0:30").mode, .vlanMap)
-        let nat = try parse("a b --vlan-nat --inside 192.168.1.1/24 --outside 203.0.113.1/24")
-        XCTAssertEqual(nat.mode, .vlanNat)
-        XCTAssertEqual(nat.natArguments.map(\.flag), ["--inside", "--outside"])
+        guard case .vlanMap(let map) = try parse("a b --vlan-map 10:20 --vlan-map 0:30").mode else {
+            return XCTFail("--vlan-map gives the VLAN map mode")
+        }
+        XCTAssertEqual(map.entries.map { "\($0.inside):\($0.outside)" }, ["10:20", "0:30"])
+        let line = "a b --vlan-nat --inside 192.168.1.1/24 --outside 203.0.113.1/24 --inside-vlan 10 --timeout-udp 2m"
+        guard case .vlanNat(let nat) = try parse(line).mode else { return XCTFail("--vlan-nat gives the NAT mode") }
+        XCTAssertEqual(nat.inside.description, "192.168.1.1/24")
+        XCTAssertEqual(nat.outside.description, "203.0.113.1/24")
+        XCTAssertEqual(nat.insideVLAN, 10)
+        XCTAssertNil(nat.outsideVLAN)
+        XCTAssertEqual(nat.timeouts.udp, 120)
+    }
+
+    /// Every value is checked while parsing, before any interface is looked at: these lines
+    /// name interfaces that do not exist, and still fail as usage errors.
+    func testNatAndVlanValuesAreUsageErrors() {
+        XCTAssertEqual(usageError("nosuch0 nosuch1 --vlan-nat --inside 192.168.1.1/24"),
+                       "--vlan-nat needs --outside: the gateway's address on each side; \(NatConfig.example)")
+        XCTAssertEqual(usageError("nosuch0 nosuch1 --vlan-nat --inside 192.168.1.1/24 --outside 192.168.1.2/24"),
+                       "--inside 192.168.1.1/24 and --outside 192.168.1.2/24 overlap; the two sides need separate subnets")
+        XCTAssertEqual(usageError("nosuch0 nosuch1 --vlan-nat --inside 10.0.0.1/8 --outside 1.2.3.4/24 --timeout-udp 9x"),
+                       "--timeout-udp 9x: expected seconds, e.g. 300, 300s, 5m or 2h4m")
+        XCTAssertEqual(usageError("nosuch0 nosuch1 --vlan-map 10:5000"),
+                       "--vlan-map 10:5000: '5000' is not a VLAN id; VIDs are 1-4094 (0 alone means untagged)")
+        XCTAssertEqual(usageError("nosuch0 nosuch1 --filter=(")?.hasPrefix("--filter '(': "), true)
     }
 
     func testUsageErrorsSayWhatIsWrong() {

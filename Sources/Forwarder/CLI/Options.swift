@@ -1,19 +1,40 @@
 import BufferCache
+import Nat44
+import PcapIO
+import VlanTranslation
 
-/// Everything the command line says, parsed and checked; nothing here touches the system.
+/// Everything the command line says, parsed and checked completely (VLAN maps, NAT addresses,
+/// the filter expression) before the runner touches any interface: a usage error always comes
+/// before a system error.
 struct Options {
-    enum Mode: Equatable {
+    enum Mode {
         case transparent
-        case vlanMap
-        case vlanNat
+        case vlanMap(VlanMap)
+        /// The gateway's configuration; the interfaces' MACs and MTUs are filled in by the runner.
+        case vlanNat(NatConfig)
+
+        /// The mode's name in the JSON summary.
+        var name: String {
+            switch self {
+            case .transparent: "l2"
+            case .vlanMap: "vlan-map"
+            case .vlanNat: "vlan-nat"
+            }
+        }
+    }
+
+    enum Allocator: String, CaseIterable {
+        case cache
+        case plain
     }
 
     var inName = ""
     var outName = ""
+    var mode = Mode.transparent
     var oneWay = false
     var filter: String?
-    var alloc = "cache"
-    var cachePreset = "kernel-2021"
+    var allocator = Allocator.cache
+    var cachePreset = HeadCache.Preset.kernel2021
     var burst = 32
     var snaplen = 2048 + 64
     var bufferSize = 0
@@ -24,13 +45,6 @@ struct Options {
     var busyPoll = false
     var debugHeads = false
     var maxHeads: Int?
-    var vlanMaps: [String] = []
-    var vlanPassUnmapped = false
-    var vlanNat = false
-    /// NAT options as given (`--inside` ... `--timeout-icmp`), turned into a `NatConfig` by the runner.
-    var natArguments: [(flag: String, value: String)] = []
-
-    var mode: Mode { vlanNat ? .vlanNat : (vlanMaps.isEmpty ? .transparent : .vlanMap) }
 
     enum Parsed {
         case run(Options)
@@ -38,14 +52,13 @@ struct Options {
         case version
     }
 
-    static let natFlags: Set<String> = [
-        "--inside", "--outside", "--inside-vlan", "--outside-vlan", "--gateway", "--forward",
-        "--max-sessions", "--timeout-udp", "--timeout-tcp", "--timeout-tcp-transitory", "--timeout-icmp",
-    ]
-
     static func parse(_ arguments: [String]) throws(UsageError) -> Parsed {
         var o = Options()
         var positional: [String] = []
+        var vlanMaps: [String] = []
+        var vlanPassUnmapped = false
+        var vlanNat = false
+        var nat = NatArguments()
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             guard argument.hasPrefix("-"), argument != "-" else {
@@ -80,16 +93,16 @@ struct Options {
                 o.filter = f
             case "--alloc":
                 let v = try value()
-                guard v == "cache" || v == "plain" else {
+                guard let a = Allocator(rawValue: v) else {
                     throw UsageError("--alloc: '\(v)' is not an allocator; use cache or plain")
                 }
-                o.alloc = v
+                o.allocator = a
             case "--cache-preset":
                 let v = try value()
-                guard HeadCache.Configuration(preset: v) != nil else {
+                guard let p = HeadCache.Preset(rawValue: v) else {
                     throw UsageError("--cache-preset: '\(v)' is not a preset; use \(HeadCache.Configuration.presetNames.joined(separator: " or "))")
                 }
-                o.cachePreset = v
+                o.cachePreset = p
             case "--burst": o.burst = try integer(flag, try value(), in: 1...1024)
             case "--snaplen": o.snaplen = try integer(flag, try value(), in: 64...65535)
             case "--buffer-size": o.bufferSize = try integer(flag, try value(), in: 65536...(1 << 31 - 1))
@@ -100,15 +113,14 @@ struct Options {
             case "--busy-poll": try noValue(); o.busyPoll = true
             case "--debug-heads": try noValue(); o.debugHeads = true
             case "--max-heads": o.maxHeads = try integer(flag, try value(), in: 64...(1 << 24))
-            case "--vlan-map": o.vlanMaps.append(try value())
-            case "--vlan-pass-unmapped": try noValue(); o.vlanPassUnmapped = true
-            case "--vlan-nat": try noValue(); o.vlanNat = true
+            case "--vlan-map": vlanMaps.append(try value())
+            case "--vlan-pass-unmapped": try noValue(); vlanPassUnmapped = true
+            case "--vlan-nat": try noValue(); vlanNat = true
             default:
-                if natFlags.contains(flag) {
-                    o.natArguments.append((flag, try value()))
-                } else {
+                guard NatArguments.flags.contains(flag) else {
                     throw UsageError("unknown option '\(flag)' (see forwarder --help)")
                 }
+                try nat.take(flag, try value())
             }
         }
         guard positional.count == 2 else {
@@ -124,17 +136,26 @@ struct Options {
         for name in [o.inName, o.outName] where name.utf8.count > 15 || name.contains("/") {
             throw UsageError("'\(name)' is not a valid interface name (at most 15 characters, no '/')")
         }
-        if o.vlanNat && !o.vlanMaps.isEmpty {
+        if vlanNat && !vlanMaps.isEmpty {
             throw UsageError("--vlan-map and --vlan-nat do not combine: NAT mode sets the VLANs with --inside-vlan and --outside-vlan")
         }
-        if !o.vlanNat, let first = o.natArguments.first {
-            throw UsageError("\(first.flag) only applies with --vlan-nat")
+        if !vlanNat, let first = nat.firstFlag {
+            throw UsageError("\(first) only applies with --vlan-nat")
         }
-        if o.vlanPassUnmapped && o.vlanMaps.isEmpty {
+        if vlanPassUnmapped && vlanMaps.isEmpty {
             throw UsageError("--vlan-pass-unmapped only applies with --vlan-map")
         }
-        if o.vlanNat && o.oneWay {
+        if vlanNat && o.oneWay {
             throw UsageError("--one-way does not combine with --vlan-nat: NAT needs both directions")
+        }
+        if vlanNat {
+            o.mode = .vlanNat(try nat.config())
+        } else if !vlanMaps.isEmpty {
+            do { o.mode = .vlanMap(try VlanMap(specs: vlanMaps, passUnmapped: vlanPassUnmapped)) }
+            catch { throw UsageError(error.message) }
+        }
+        if let f = o.filter, let problem = PcapFilter.check(f, snaplen: o.snaplen) {
+            throw UsageError("--filter '\(f)': \(problem)")
         }
         return .run(o)
     }

@@ -55,6 +55,14 @@ enum StopControl {
         _ = write(pipe.write, &byte, 1)
     }
 
+    /// Why the workers were stopped, when no worker failed.
+    static var reason: StopReason {
+        switch signal.load(ordering: .relaxed) {
+        case 0: .duration
+        case let number: .signal(number)
+        }
+    }
+
     /// Waits until a stop is requested or `seconds` pass; true when stopped.
     static func wait(seconds: Double) -> Bool {
         if requested.load(ordering: .acquiring) { return true }
@@ -62,4 +70,13 @@ enum StopControl {
         _ = poll(&fd, 1, Int32(max(1, min(seconds * 1000, 3_600_000))))
         return requested.load(ordering: .acquiring)
     }
+}
+
+/// What ended a run; the summary says it, the JSON as `stopped_by`.
+enum StopReason: Equatable {
+    case signal(Int32)
+    /// `--duration` ran out.
+    case duration
+    /// A worker failed (exit status 1); the message names the interface.
+    case error(String)
 }

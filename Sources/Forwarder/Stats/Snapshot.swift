@@ -2,16 +2,29 @@ import BufferCache
 import Nat44
 import Pipeline
 
-/// The counters of every worker summed, as of their last publish: what the stats line and the
-/// summaries are built from.
+/// The counters of every worker summed, as of their last publish: the values the stats line
+/// and the summaries are built from.
 struct Snapshot {
+    /// `.0` is IN -> OUT, `.1` OUT -> IN.
     var directions = (DirectionCounters(), DirectionCounters())
     var allocator = AllocatorCounters()
+    /// The NAT gateway's counters in `--vlan-nat` mode (one worker owns the gateway).
     var nat: NatCounters?
+
+    static func + (a: Snapshot, b: Snapshot) -> Snapshot {
+        Snapshot(directions: (a.directions.0 + b.directions.0, a.directions.1 + b.directions.1),
+                 allocator: a.allocator + b.allocator, nat: b.nat ?? a.nat)
+    }
+}
+
+/// libpcap's counters of one interface (nil when they could not be read).
+struct KernelCounters {
+    let interface: String
+    let counters: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)?
 }
 
 extension DropReason {
-    /// The reason's name in the stats line and the key in `drops_by_reason`.
+    /// The reason's name in the stats line and its key in `drops_by_reason`.
     var key: String {
         switch self {
         case .txFailed: "tx_failed"
@@ -23,4 +36,27 @@ extension DropReason {
         case .processor: "nat"
         }
     }
+}
+
+extension DirectionCounters {
+    /// "reason count, ..." for every reason with drops since `old`.
+    func dropText(since old: DirectionCounters = DirectionCounters()) -> String {
+        DropReason.allCases.compactMap { r -> String? in
+            let n = self[r] - old[r]
+            return n == 0 ? nil : "\(r.key) \(n)"
+        }.joined(separator: ", ")
+    }
+}
+
+extension Options {
+    /// The directions this run has: (name, from, to, index into `Snapshot.directions`).
+    var directions: [(name: String, from: String, to: String, index: Int)] {
+        var list = [("in->out", inName, outName, 0)]
+        if !oneWay { list.append(("out->in", outName, inName, 1)) }
+        return list
+    }
+}
+
+extension Snapshot {
+    func direction(_ index: Int) -> DirectionCounters { index == 0 ? directions.0 : directions.1 }
 }

@@ -1,0 +1,140 @@
+import BufferCache
+import Pipeline
+
+/// The end-of-run report, built from values only (the workers' last counters, the pool's and
+/// the kernel's counters, how the run ended): the text summary on stderr, or one JSON object.
+struct Summary {
+    let options: Options
+    let totals: Snapshot
+    /// nil in plain mode.
+    let pool: HeadPool.Stats?
+    let kernel: [KernelCounters]
+    let elapsed: Double
+    let stop: StopReason
+
+    private var stopText: String {
+        switch stop {
+        case .signal(2): "on SIGINT"
+        case .signal(15): "on SIGTERM"
+        case .signal(let n): "on signal \(n)"
+        case .duration: "at the end of --duration,"
+        case .error: "after an error"
+        }
+    }
+
+    func textLines() -> [String] {
+        var lines = ["stopped \(stopText) after \(formatFixed(elapsed, 1)) s"]
+        for d in options.directions {
+            let c = totals.direction(d.index)
+            var line = "  \(d.name) \(d.from) -> \(d.to): rx \(c.rxFrames) frames \(c.rxBytes) bytes, "
+                + "tx \(c.txFrames) frames \(c.txBytes) bytes, dropped \(c.dropsTotal)"
+            let why = c.dropText()
+            if !why.isEmpty { line += " (\(why))" }
+            lines.append(line)
+        }
+        for k in kernel {
+            if let c = k.counters {
+                lines.append("  kernel \(k.interface): received \(c.received), dropped by the ring \(c.dropped), by the interface \(c.interfaceDropped)")
+            }
+        }
+        let a = totals.allocator
+        if let p = pool {
+            lines.append("  cache (\(options.cachePreset.rawValue)): gets \(a.gets), hit rate \(formatFixed(a.hitRate * 100, 2))%, "
+                + "refills \(a.refills) (\(a.refillHeads) heads), refill failures \(a.refillFailures), puts \(a.puts), "
+                + "flushes \(a.flushes) (\(a.flushHeads) heads), remote frees \(a.remoteFrees)")
+            lines.append("  pool: \(p.slabs) slabs, \(p.totalHeads) heads, \(p.outstanding) out of the pool, high water \(p.highWater)")
+            if options.debugHeads {
+                lines.append("  debug: double frees \(a.doubleFrees), writes after put \(a.writesAfterPut)")
+            }
+        } else {
+            lines.append("  plain allocator: \(a.gets) heads allocated, \(a.puts) freed, \(a.refillFailures) failures")
+        }
+        if let nat = totals.nat { lines += natSummaryLines(nat) }
+        return lines
+    }
+
+    func json() -> String {
+        var root = JSONObject()
+        root.add("version", forwarderVersion)
+        root.add("in", options.inName)
+        root.add("out", options.outName)
+        root.add("mode", options.mode.name)
+        root.add("alloc", options.allocator.rawValue)
+        root.add("burst", options.burst)
+        root.add("elapsed_s", elapsed)
+        switch stop {
+        case .error(let message):
+            root.add("stopped_by", "error")
+            root.add("error", message)
+        case .signal(let n):
+            root.add("stopped_by", n == 2 ? "SIGINT" : n == 15 ? "SIGTERM" : "signal \(n)")
+            root.addNull("error")
+        case .duration:
+            root.add("stopped_by", "duration")
+            root.addNull("error")
+        }
+        var directions: [JSONObject] = []
+        for d in options.directions {
+            let c = totals.direction(d.index)
+            var o = JSONObject()
+            o.add("name", d.name)
+            o.add("from", d.from)
+            o.add("to", d.to)
+            o.add("rx_frames", c.rxFrames)
+            o.add("rx_bytes", c.rxBytes)
+            o.add("tx_frames", c.txFrames)
+            o.add("tx_bytes", c.txBytes)
+            o.add("drops", c.dropsTotal)
+            var why = JSONObject()
+            for r in DropReason.allCases { why.add(r.key, c[r]) }
+            o.add("drops_by_reason", why)
+            directions.append(o)
+        }
+        root.add("directions", directions)
+        var pcap = JSONObject()
+        for k in kernel {
+            var o = JSONObject()
+            if let c = k.counters {
+                o.add("received", c.received)
+                o.add("dropped", c.dropped)
+                o.add("if_dropped", c.interfaceDropped)
+            }
+            pcap.add(k.interface, o)
+        }
+        root.add("pcap", pcap)
+        let a = totals.allocator
+        var allocator = JSONObject()
+        allocator.add("gets", a.gets)
+        allocator.add("puts", a.puts)
+        allocator.add("failures", a.refillFailures)
+        root.add("allocator", allocator)
+        if let p = pool { root.add("cache", cacheJSON(a, p)) } else { root.addNull("cache") }
+        if let nat = totals.nat { root.add("nat", natJSON(nat)) } else { root.addNull("nat") }
+        return root.text
+    }
+
+    private func cacheJSON(_ a: AllocatorCounters, _ p: HeadPool.Stats) -> JSONObject {
+        var cache = JSONObject()
+        cache.add("preset", options.cachePreset.rawValue)
+        cache.add("gets", a.gets)
+        cache.add("hits", a.hits)
+        cache.add("hit_rate", a.hitRate)
+        cache.add("refills", a.refills)
+        cache.add("refill_heads", a.refillHeads)
+        cache.add("refill_failures", a.refillFailures)
+        cache.add("puts", a.puts)
+        cache.add("flushes", a.flushes)
+        cache.add("flush_heads", a.flushHeads)
+        cache.add("remote_frees", a.remoteFrees)
+        cache.add("remote_returns", a.remoteReturns)
+        cache.add("in_use", a.inUse)
+        cache.add("pool_slabs", p.slabs)
+        cache.add("pool_heads", p.totalHeads)
+        cache.add("pool_high_water", p.highWater)
+        if options.debugHeads {
+            cache.add("double_frees", a.doubleFrees)
+            cache.add("writes_after_put", a.writesAfterPut)
+        }
+        return cache
+    }
+}
