@@ -51,20 +51,15 @@ public struct AllocatorCounters: Sendable, Equatable {
     /// Fraction of gets served without a refill (1 when there were no gets).
     public var hitRate: Double { gets == 0 ? 1 : Double(hits) / Double(gets) }
 
+    /// Every counter, for summing: a new counter added here is summed with the others.
+    static let fields: [WritableKeyPath<AllocatorCounters, UInt64> & Sendable] = [
+        \.gets, \.hits, \.refills, \.refillHeads, \.refillFailures, \.puts, \.flushes, \.flushHeads,
+        \.remoteFrees, \.remoteReturns, \.doubleFrees, \.writesAfterPut,
+    ]
+
     public static func + (a: AllocatorCounters, b: AllocatorCounters) -> AllocatorCounters {
-        var s = AllocatorCounters()
-        s.gets = a.gets + b.gets
-        s.hits = a.hits + b.hits
-        s.refills = a.refills + b.refills
-        s.refillHeads = a.refillHeads + b.refillHeads
-        s.refillFailures = a.refillFailures + b.refillFailures
-        s.puts = a.puts + b.puts
-        s.flushes = a.flushes + b.flushes
-        s.flushHeads = a.flushHeads + b.flushHeads
-        s.remoteFrees = a.remoteFrees + b.remoteFrees
-        s.remoteReturns = a.remoteReturns + b.remoteReturns
-        s.doubleFrees = a.doubleFrees + b.doubleFrees
-        s.writesAfterPut = a.writesAfterPut + b.writesAfterPut
+        var s = a
+        for field in fields { s[keyPath: field] &+= b[keyPath: field] }
         return s
     }
 }

@@ -21,16 +21,16 @@ public struct EthernetHeader {
     /// Offset of the first payload byte: 14 + 4 per tag.
     public var payloadOffset: Int
 
+    /// An untagged header with `etherType`; `parse` adds the tags it finds.
     @inlinable
-    public init(tagCount: Int, outerTPID: UInt16, outerTCI: UInt16, innerTPID: UInt16, innerTCI: UInt16,
-                etherType: UInt16, payloadOffset: Int) {
-        self.tagCount = tagCount
-        self.outerTPID = outerTPID
-        self.outerTCI = outerTCI
-        self.innerTPID = innerTPID
-        self.innerTCI = innerTCI
+    init(etherType: UInt16) {
+        tagCount = 0
+        outerTPID = 0
+        outerTCI = 0
+        innerTPID = 0
+        innerTCI = 0
         self.etherType = etherType
-        self.payloadOffset = payloadOffset
+        payloadOffset = 14
     }
 
     /// The 12-bit VLAN id of a TCI.
@@ -44,22 +44,21 @@ public struct EthernetHeader {
     @inlinable @inline(__always)
     public static func parse(_ p: UnsafeRawPointer, length: Int) -> EthernetHeader? {
         guard length >= 14 else { return nil }
-        var f = EthernetHeader(tagCount: 0, outerTPID: 0, outerTCI: 0, innerTPID: 0, innerTCI: 0,
-                              etherType: p.readBE16(12), payloadOffset: 14)
-        guard EtherType.isVlanTPID(f.etherType) else { return f }
-        guard length >= 18 else { return nil }
-        f.tagCount = 1
-        f.outerTPID = f.etherType
-        f.outerTCI = p.readBE16(14)
-        f.etherType = p.readBE16(16)
-        f.payloadOffset = 18
-        guard EtherType.isVlanTPID(f.etherType) else { return f }
-        guard length >= 22 else { return nil }
-        f.tagCount = 2
-        f.innerTPID = f.etherType
-        f.innerTCI = p.readBE16(18)
-        f.etherType = p.readBE16(20)
-        f.payloadOffset = 22
+        var f = EthernetHeader(etherType: p.readBE16(12))
+        while f.tagCount < 2 && EtherType.isVlanTPID(f.etherType) {
+            let tag = f.payloadOffset
+            guard length >= tag + 4 else { return nil }
+            if f.tagCount == 0 {
+                f.outerTPID = f.etherType
+                f.outerTCI = p.readBE16(tag)
+            } else {
+                f.innerTPID = f.etherType
+                f.innerTCI = p.readBE16(tag)
+            }
+            f.etherType = p.readBE16(tag + 2)
+            f.payloadOffset = tag + 4
+            f.tagCount += 1
+        }
         return f
     }
 

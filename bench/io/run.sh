@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# I/O benchmark for forwarder (reference.md §6 topology):
+# I/O benchmark for forwarder (the topology of docs/benchmarks.md §2):
 #
 #   ns ${P}a: trafgen, CPU0 --veth--> ${P}a1 [DUT, root ns, CPU1] ${P}b1 --veth--> ns ${P}b: nft drop
 #
@@ -24,7 +24,7 @@
 #       ${P}a1 (192.168.10.1/24) and ${P}b1 (203.0.113.1/24), ip_forward=1 there and
 #       `nft ... postrouting oifname ${P}b1 masquerade`. Hosts are UNTAGGED here (no 802.1Q
 #       module in this kernel, so no VLAN subinterfaces on the router): frames are 60 bytes.
-#       The kernel forwards in softirq on the generator's core (CPU0), as in reference.md §6
+#       The kernel forwards in softirq on the generator's core (CPU0)
 #       (~372 kpps, ~3.0 Gbps). kernel-nat-rps: same, with RPS steering ${P}a1 to CPU1.
 # pps with a VLAN host: trafgen uses PACKET_QDISC_BYPASS, which skips tc egress and so the
 # testbed's tag push: the 802.1Q tag is built into the trafgen frame. For NAT the frame goes to
