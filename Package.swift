@@ -23,8 +23,11 @@ let package = Package(
         .library(name: "BufferCache", targets: ["BufferCache"]),
     ],
     targets: [
-        // C shim over libpcap: open a port, receive and send bursts, kernel counters, filters.
+        // C shim over libpcap: open a port (status code + text), receive and send bursts, kernel
+        // counters, the filter pre-check.
         .target(name: "CPcap", linkerSettings: [.linkedLibrary("pcap")]),
+        // C shim over Linux: the netdev facts libpcap lacks (ifreq, ethtool, sysfs), thread names.
+        .target(name: "CLinux"),
         // Packet heads, the per-thread cache, the shared pool, the plain allocator. Pure Swift.
         .target(name: "BufferCache"),
         // Byte order, Ethernet and VLAN headers, IPv4 addresses, the Internet checksum.
@@ -40,7 +43,7 @@ let package = Package(
         // The libpcap port (a PacketPort over CPcap).
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "BufferCache"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
-        .target(name: "NetDevice", dependencies: ["CPcap", "PacketFormats"]),
+        .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
@@ -66,6 +69,9 @@ let package = Package(
                     dependencies: ["Nat44", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures",
                                    "CMallocCounter"],
                     resources: [.copy("Fixtures")]),
+        // Against the kernel: veth pairs the tests create and delete (root; skipped otherwise).
+        .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "Pipeline", "BufferCache"]),
+        .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats"]),
         .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats"]),
     ]
 )
