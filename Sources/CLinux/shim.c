@@ -44,24 +44,22 @@ static int if_ioctl(const char *ifname, unsigned long request, struct ifreq *ifr
     return rc;
 }
 
-int clinux_if_index(const char *ifname, int *index) {
+// SIOCGIFINDEX and SIOCGIFMTU both answer with one int of the ifreq.
+static int if_int(const char *ifname, unsigned long request, int *value) {
     struct ifreq ifr;
-    int rc = if_ioctl(ifname, SIOCGIFINDEX, &ifr, NULL);
-    if (rc == 0) *index = ifr.ifr_ifindex;
+    int rc = if_ioctl(ifname, request, &ifr, NULL);
+    if (rc == 0) *value = request == SIOCGIFMTU ? ifr.ifr_mtu : ifr.ifr_ifindex;
     return rc;
 }
+
+int clinux_if_index(const char *ifname, int *index) { return if_int(ifname, SIOCGIFINDEX, index); }
+
+int clinux_if_mtu(const char *ifname, int *mtu) { return if_int(ifname, SIOCGIFMTU, mtu); }
 
 int clinux_if_mac(const char *ifname, uint8_t mac[6]) {
     struct ifreq ifr;
     int rc = if_ioctl(ifname, SIOCGIFHWADDR, &ifr, NULL);
     if (rc == 0) memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-    return rc;
-}
-
-int clinux_if_mtu(const char *ifname, int *mtu) {
-    struct ifreq ifr;
-    int rc = if_ioctl(ifname, SIOCGIFMTU, &ifr, NULL);
-    if (rc == 0) *mtu = ifr.ifr_mtu;
     return rc;
 }
 

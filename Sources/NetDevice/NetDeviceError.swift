@@ -13,19 +13,16 @@ public struct NetDeviceError: Error, Equatable {
     public let kind: Kind
     public let message: String
 
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
     /// The error for `code`, an errno value a CLinux call returned about `name` while doing `what`.
     init(errno code: Int32, name: String, what: String) {
         if code == ENODEV {
             let names = InterfaceFacts.availableNames()
-            self.init(.noSuchDevice, "no such interface '\(name)'"
-                + (names.isEmpty ? "" : "; interfaces here: \(names.joined(separator: ", "))"))
+            kind = .noSuchDevice
+            message = "no such interface '\(name)'"
+                + (names.isEmpty ? "" : "; interfaces here: \(names.joined(separator: ", "))")
         } else {
-            self.init(.other, "\(name): \(what): \(String(cString: strerror(code)))")
+            kind = .other
+            message = "\(name): \(what): \(String(cString: strerror(code)))"
         }
     }
 

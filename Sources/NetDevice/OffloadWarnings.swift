@@ -4,29 +4,33 @@ extension InterfaceFacts {
     public func offloadWarnings() -> [String] {
         var warnings: [String] = []
         if let own = Offloads.read(name) {
-            var merged: [String] = []
-            if own.gro == 1 { merged.append("gro") }
-            if own.lro == 1 { merged.append("lro") }
-            if !merged.isEmpty {
-                warnings.append("\(name): \(merged.joined(separator: "/").uppercased()) is on: the kernel merges "
+            let merging = featuresOn(["gro": own.gro, "lro": own.lro])
+            if !merging.isEmpty {
+                warnings.append("\(name): \(merging.joined(separator: "/").uppercased()) is on: the kernel merges "
                     + "received segments into frames bigger than the MTU, which cannot be forwarded "
-                    + "(dropped as 'oversize'); fix: ethtool -K \(name) \(merged.map { "\($0) off" }.joined(separator: " "))")
+                    + "(dropped as 'oversize'); " + fix(name, merging))
             }
         }
-        if let peer = visibleVethPeer(), let p = Offloads.read(peer.name) {
-            if p.txChecksum == 1 {
-                warnings.append("\(peer.name) (veth peer of \(name)) has TX checksum offload on: TCP/UDP frames "
-                    + "it sends carry partial checksums that stay wrong when forwarded; fix: ethtool -K \(peer.name) tx off")
-            }
-            var segmenting: [String] = []
-            if p.tso == 1 { segmenting.append("tso") }
-            if p.gso == 1 { segmenting.append("gso") }
-            if !segmenting.isEmpty {
-                warnings.append("\(peer.name) (veth peer of \(name)) has \(segmenting.joined(separator: "/").uppercased()) on: "
-                    + "it sends frames up to 64 KB that cannot be forwarded; fix: ethtool -K \(peer.name) "
-                    + segmenting.map { "\($0) off" }.joined(separator: " "))
-            }
+        guard let peer = visibleVethPeer(), let p = Offloads.read(peer.name) else { return warnings }
+        let who = "\(peer.name) (veth peer of \(name))"
+        if p.txChecksum == 1 {
+            warnings.append("\(who) has TX checksum offload on: TCP/UDP frames it sends carry partial checksums "
+                + "that stay wrong when forwarded; " + fix(peer.name, ["tx"]))
+        }
+        let segmenting = featuresOn(["tso": p.tso, "gso": p.gso])
+        if !segmenting.isEmpty {
+            warnings.append("\(who) has \(segmenting.joined(separator: "/").uppercased()) on: it sends frames up to "
+                + "64 KB that cannot be forwarded; " + fix(peer.name, segmenting))
         }
         return warnings
     }
+}
+
+/// The ethtool names of the features that are on, in the order given.
+private func featuresOn(_ features: KeyValuePairs<String, Int32>) -> [String] {
+    features.filter { $0.value == 1 }.map(\.key)
+}
+
+private func fix(_ device: String, _ features: [String]) -> String {
+    "fix: ethtool -K \(device) " + features.map { "\($0) off" }.joined(separator: " ")
 }

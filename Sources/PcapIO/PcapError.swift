@@ -10,23 +10,18 @@ public struct PcapError: Error, Equatable {
     public let kind: Kind
     public let message: String
 
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
     /// The error for a failed open of `name`, worded by kind around libpcap's own text, which
     /// stays in the message because it is what a search for the problem finds.
     init(opening name: String, status: cpcap_status, detail: String) {
-        let kind = Kind(status)
+        kind = Kind(status)
         switch kind {
         case .permissionDenied:
-            self.init(kind, "\(name): permission denied: capturing needs root or CAP_NET_RAW "
-                + "(run with sudo, or: sudo setcap cap_net_raw,cap_net_admin+ep $(command -v forwarder)) [\(detail)]")
+            message = "\(name): permission denied: capturing needs root or CAP_NET_RAW "
+                + "(run with sudo, or: sudo setcap cap_net_raw,cap_net_admin+ep $(command -v forwarder)) [\(detail)]"
         case .interfaceDown:
-            self.init(kind, "\(name): cannot open: \(detail); bring it up first: ip link set \(name) up")
+            message = "\(name): cannot open: \(detail); bring it up first: ip link set \(name) up"
         default:
-            self.init(kind, "\(name): cannot open: \(detail)")
+            message = "\(name): cannot open: \(detail)"
         }
     }
 }

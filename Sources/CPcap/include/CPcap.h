@@ -3,7 +3,7 @@
 //
 // Errors: cpcap_open returns a cpcap_status (what Swift chooses its message by) and writes
 // libpcap's text into a caller buffer; the other calls return -1 with text, or an errno value.
-// Texts do not name the interface (the Swift side does). Nothing here exits or prints.
+// cpcap adds no interface name to a text (the Swift side does). Nothing here exits or prints.
 //
 // Threading: one thread may receive on a port (rx_burst, stats) while another sends on it
 // (tx_burst): sending only uses the socket fd. One receiver per port at a time; cpcap_close
