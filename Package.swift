@@ -23,8 +23,11 @@ let package = Package(
         .library(name: "BufferCache", targets: ["BufferCache"]),
     ],
     targets: [
-        // C shim over libpcap: open a port, receive and send bursts, kernel counters, filters.
+        // C shim over libpcap: open a port (status code + text), receive and send bursts, kernel
+        // counters, the filter pre-check.
         .target(name: "CPcap", linkerSettings: [.linkedLibrary("pcap")]),
+        // C shim over Linux: the netdev facts libpcap lacks (ifreq, ethtool, sysfs), thread names.
+        .target(name: "CLinux"),
         // Packet heads, the per-thread cache, the shared pool, the plain allocator. Pure Swift.
         .target(name: "BufferCache"),
         // Byte order, Ethernet and VLAN headers, IPv4 addresses, the Internet checksum.
@@ -38,14 +41,14 @@ let package = Package(
         .target(name: "Nat44", dependencies: ["Pipeline", "PacketFormats", "BufferCache"],
                 swiftSettings: crossModule),
         // The libpcap port (a PacketPort over CPcap).
-        .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "BufferCache"], swiftSettings: crossModule),
+        .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
-        .target(name: "NetDevice", dependencies: ["CPcap", "PacketFormats"]),
+        .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO",
-                           "NetDevice", "CPcap"]
+                           "NetDevice", "CLinux"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -55,6 +58,8 @@ let package = Package(
         .target(name: "CMallocCounter", path: "Tests/Support/CMallocCounter"),
         // Test support: pcap fixtures, heads from bytes, an independent checksum verifier.
         .target(name: "PacketFixtures", dependencies: ["BufferCache"], path: "Tests/Support/PacketFixtures"),
+        // Test support: veth pairs the kernel-facing tests create and delete.
+        .target(name: "VethFixtures", path: "Tests/Support/VethFixtures"),
         .testTarget(name: "BufferCacheTests", dependencies: ["BufferCache", "CMallocCounter"]),
         .testTarget(name: "PacketFormatsTests", dependencies: ["PacketFormats", "PacketFixtures"]),
         .testTarget(name: "PipelineTests",
@@ -66,6 +71,9 @@ let package = Package(
                     dependencies: ["Nat44", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures",
                                    "CMallocCounter"],
                     resources: [.copy("Fixtures")]),
+        // Against the kernel: veth pairs the tests create and delete (root; skipped otherwise).
+        .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "Pipeline", "BufferCache", "VethFixtures"]),
+        .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats"]),
     ]
 )

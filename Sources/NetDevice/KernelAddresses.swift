@@ -3,7 +3,9 @@ import PacketFormats
 import Glibc
 #endif
 
-/// "a.b.c.d/len" for every IPv4 address the kernel holds on `name`.
+/// "a.b.c.d/len" for every IPv4 address the kernel holds on `name`: a kernel address on a NAT
+/// port answers ARP and sends its own RSTs and ICMP errors beside the gateway, so the set-up
+/// warns about each, in the form `ip addr del` takes.
 public func kernelIPv4Addresses(on name: String) -> [String] {
     var list: UnsafeMutablePointer<ifaddrs>?
     guard getifaddrs(&list) == 0, let first = list else { return [] }

@@ -1,5 +1,5 @@
 import BufferCache
-import CPcap
+import CLinux
 import Nat44
 import PcapIO
 import Pipeline
@@ -96,7 +96,7 @@ final class Runner {
         let handles = ports.handles, failure = self.failure
         let threadName = "fwd " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
         threads.append(WorkerThread {
-            _ = cpcap_set_thread_name(threadName)
+            _ = clinux_set_thread_name(threadName)
             let inPort = PcapPort(handle: handles.0, burst: settings.burst)
             let outPort = PcapPort(handle: handles.1, burst: settings.burst)
             do throws(PortError) {

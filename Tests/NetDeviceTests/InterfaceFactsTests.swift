@@ -1,0 +1,91 @@
+import Foundation
+import NetDevice
+import PacketFormats
+import VethFixtures
+import XCTest
+
+/// Facts as the kernel reports them, on lo and on veth pairs the tests create.
+final class InterfaceFactsTests: XCTestCase {
+    private var veth: VethPair?
+
+    override func tearDown() {
+        veth?.delete()
+        veth = nil
+        super.tearDown()
+    }
+
+    private func makeVeth(_ tag: String) throws -> VethPair {
+        try requireRoot("creates veth pairs and changes their offloads")
+        let pair = try VethPair(prefix: "ndv", tag: tag)
+        veth = pair
+        return pair
+    }
+
+    func testLoopback() throws {
+        let lo = try InterfaceFacts.lookup("lo")
+        XCTAssertEqual(lo.index, 1)
+        XCTAssertEqual(lo.mtu, 65536)
+        XCTAssertTrue(lo.up)
+        XCTAssertEqual(lo.mac, EthernetAddress(bytes: [0, 0, 0, 0, 0, 0]))
+        XCTAssertEqual(lo.link, 1, "lo has no lower device: its iflink is itself")
+        XCTAssertNil(lo.visibleVethPeer())
+        XCTAssertEqual(InterfaceFacts.name(ofIndex: 1), "lo")
+        XCTAssertNil(InterfaceFacts.name(ofIndex: 0))
+        XCTAssertTrue(InterfaceFacts.availableNames().contains("lo"))
+    }
+
+    func testMissingNameThrowsNoSuchDeviceListingWhatExists() throws {
+        let name = "nosuch" + String(getpid(), radix: 16)
+        do {
+            _ = try InterfaceFacts.lookup(name)
+            XCTFail("\(name) was found")
+        } catch {
+            XCTAssertEqual(error.kind, .noSuchDevice, error.message)
+            XCTAssertTrue(error.message.contains("'\(name)'"), error.message)
+            let listed = try XCTUnwrap(error.message.components(separatedBy: "interfaces here: ").last)
+            XCTAssertEqual(Set(listed.components(separatedBy: ", ")), Set(InterfaceFacts.availableNames()), error.message)
+            XCTAssertTrue(listed.components(separatedBy: ", ").contains("lo"), error.message)
+        }
+    }
+
+    func testNameNoInterfaceCanHaveIsNoSuchDevice() {
+        // ifreq would cut this to 15 characters, which could be another interface's name.
+        for name in ["", "abcdefghijklmnopq", "../lo"] {
+            XCTAssertThrowsError(try InterfaceFacts.lookup(name), name) { error in
+                XCTAssertEqual((error as? NetDeviceError)?.kind, .noSuchDevice, name)
+            }
+        }
+        XCTAssertNil(Offloads.read("abcdefghijklmnopq"))
+    }
+
+    func testVethFactsAndVisiblePeer() throws {
+        let pair = try makeVeth("p")
+        try shell("ip link set \(pair.a) mtu 1400 address 02:00:5e:00:53:01")
+        let a = try InterfaceFacts.lookup(pair.a)
+        let b = try InterfaceFacts.lookup(pair.b)
+        XCTAssertEqual(a.driver, "veth")
+        XCTAssertEqual(a.mtu, 1400)
+        XCTAssertEqual(a.mac, EthernetAddress(bytes: [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01]))
+        XCTAssertTrue(a.up)
+        XCTAssertTrue(a.running, "both ends are up, so the carrier is on")
+        XCTAssertEqual(a.link, b.index)
+        XCTAssertEqual(b.link, a.index)
+        XCTAssertEqual(a.visibleVethPeer()?.name, pair.b)
+        XCTAssertEqual(b.visibleVethPeer()?.name, pair.a)
+        XCTAssertEqual(InterfaceFacts.name(ofIndex: a.index), pair.a)
+        XCTAssertTrue(Set([pair.a, pair.b]).isSubset(of: InterfaceFacts.availableNames()))
+
+        try shell("ip link set \(pair.b) down")
+        let downB = try InterfaceFacts.lookup(pair.b)
+        XCTAssertFalse(downB.up)
+        XCTAssertFalse(try InterfaceFacts.lookup(pair.a).running, "the peer is down: no carrier")
+    }
+
+    func testKernelAddresses() throws {
+        XCTAssertTrue(kernelIPv4Addresses(on: "lo").contains("127.0.0.1/8"))
+        let pair = try makeVeth("k")
+        XCTAssertEqual(kernelIPv4Addresses(on: pair.a), [])
+        try shell("ip addr add 192.0.2.1/24 dev \(pair.a)")
+        XCTAssertEqual(kernelIPv4Addresses(on: pair.a), ["192.0.2.1/24"])
+    }
+}

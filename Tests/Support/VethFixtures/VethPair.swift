@@ -1,0 +1,48 @@
+import Glibc
+import XCTest
+
+/// A veth pair in this namespace under names no other test run uses (a prefix per test target,
+/// the pid and a tag), so tests can run beside other engineers' namespaces and testbeds. IPv6 is
+/// off on both ends before they come up, so the kernel sends nothing of its own (router
+/// solicitations, MLD) into the test.
+public struct VethPair {
+    public let a: String
+    public let b: String
+
+    /// Creates the pair; both ends up unless `up` is false.
+    public init(prefix: String, tag: String, up: Bool = true) throws {
+        let stem = prefix + String(getpid(), radix: 16) + tag
+        (a, b) = (stem + "a", stem + "b")
+        delete()  // left over from a killed run with this pid
+        try shell("ip link add \(a) type veth peer name \(b)")
+        do {
+            for end in [a, b] {
+                try? shell("sysctl -qw net.ipv6.conf.\(end).disable_ipv6=1")  // fails only without IPv6
+                if up { try shell("ip link set \(end) up") }
+            }
+        } catch {
+            delete()  // the test never sees the pair, so its tearDown cannot
+            throw error
+        }
+    }
+
+    /// Deleting one end deletes both; safe to call twice.
+    public func delete() { _ = system("ip link del \(a) 2>/dev/null") }
+}
+
+/// Runs a command line of `ip`/`sysctl`/`ethtool` with names the tests made; its stderr goes to
+/// the log.
+public func shell(_ command: String) throws {
+    let status = system(command)
+    if status != 0 { throw CommandFailed(description: "\(command): exit status \(status)") }
+}
+
+/// A set-up command that failed: the test fails (it is not skipped) and names the command.
+public struct CommandFailed: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The kernel-facing tests need root (AF_PACKET, ip link add, ethtool -K); CI runs as root.
+public func requireRoot(_ why: String) throws {
+    try XCTSkipUnless(getuid() == 0, "needs root: \(why)")
+}
