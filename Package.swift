@@ -1,17 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The data path, one library per idea: a port receives bursts into heads from the cache, the
-// pipeline runs each frame through a processor (VLAN translation or NAT44), a port sends it.
-//
-//   PcapIO ─┐                                  ┌─ VlanTranslation ─┐
-//           ├─> Pipeline (Worker, PacketPort, ─┤                   ├─> PacketFormats
-//   NetDevice  FrameProcessor, MemoryPort)     └─ Nat44 ───────────┘
-//                 │
-//                 └─> BufferCache (heads, per-thread cache, pool, plain allocator)
+// One library per idea, read along the data path: a port (PcapIO over CPcap) receives a burst
+// into heads from the cache (BufferCache), the pipeline (Pipeline) runs each frame through a
+// processor (VlanTranslation, Nat44), a port sends it; PacketFormats holds the header formats they
+// share, NetDevice (over CLinux) what the system says about an interface. docs/design.md has the
+// picture. Every target uses the Swift 6 language mode.
 //
 // The hot path crosses module boundaries (the executable specialises Worker<HeadCache,
-// NatProcessor, PcapPort>), so the libraries are built with cross-module optimisation: their
+// NatProcessor, PcapPort>), so the libraries on it are built with cross-module optimisation: their
 // generic bodies are serialised and specialised where they are used, as @inlinable would do.
 let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
