@@ -10,31 +10,28 @@ extension NatGateway {
     /// Remembers how the first fragment of a datagram was translated; releases later fragments
     /// that arrived before it.
     @inline(never)
-    mutating func recordFirstFragment<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, _ side: Side, _ pkt: NatPacket, newSrc: UInt32, newDst: UInt32, egress: Side,
-        nextHop: UInt32, _ now: UInt64, _ allocator: inout A
-    ) {
+    mutating func recordFirstFragment<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ rewrite: FragmentRewrite,
+                                                                    _ allocator: inout A) {
         // The IP ID is untouched by translation: read it from the (rewritten) header.
-        let key = FragmentKey(side: side, src: pkt.src, dst: pkt.dst, id: pkt.id, proto: pkt.proto)
+        let key = FragmentKey(side: pkt.side, src: pkt.src, dst: pkt.dst, id: pkt.id, proto: pkt.proto)
+        let expires = pkt.now &+ timers.fragmentLifetime
         var found = fragments.find(key)
-        if found == nil { found = fragments.insert(key, state: .translated, expires: now &+ timers.fragmentLifetime) }
+        if found == nil { found = fragments.insert(key, state: .translated, expires: expires) }
         guard let f = found else { return }
         fragments[f].state = .translated
-        fragments[f].newSrc = newSrc
-        fragments[f].newDst = newDst
-        fragments[f].egress = egress
-        fragments[f].nextHop = nextHop
-        fragments[f].expires = now &+ timers.fragmentLifetime
+        fragments[f].rewrite = rewrite
+        fragments[f].expires = expires
         while let h = fragments.takeHeld(f) {
             guard let eth = EthernetHeader.parse(UnsafeRawPointer(h.data), length: h.length) else {
                 allocator.put(h)
                 continue
             }
-            // Checked when it was held.
+            // Its lengths were checked when it was held.
             let ip = h.data + eth.payloadOffset
-            let later = NatPacket(ip: ip, l2: eth.payloadOffset, ihl: Int(ip.readU8(0) & 0x0F) << 2,
-                                  total: Int(ip.readBE16(2)), pcp: eth.tagCount > 0 ? eth.outerTCI & 0xF000 : 0)
-            switch translateFragment(h, later, f, now, &allocator) {
+            let later = NatPacket(h, from: key.side, now: pkt.now, l2: eth.payloadOffset,
+                                  ihl: Int(ip.readU8(0) & 0x0F) << 2, total: Int(ip.readBE16(2)),
+                                  pcp: eth.tagCount > 0 ? eth.outerTCI & 0xF000 : 0)
+            switch translateFragment(later, rewrite, &allocator) {
             case .forward(let out): emit(h, out, &allocator)
             case .drop: allocator.put(h)
             case .consumed: break
@@ -45,29 +42,27 @@ extension NatGateway {
     /// A fragment with a non-zero offset: translated like its first fragment, held until the
     /// first fragment comes, or dropped.
     @inline(never)
-    mutating func laterFragment<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, _ side: Side, _ pkt: NatPacket, _ now: UInt64, _ allocator: inout A
-    ) -> NatVerdict {
-        let key = FragmentKey(side: side, src: pkt.src, dst: pkt.dst, id: pkt.id, proto: pkt.proto)
+    mutating func laterFragment<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ allocator: inout A) -> NatVerdict {
+        let key = FragmentKey(side: pkt.side, src: pkt.src, dst: pkt.dst, id: pkt.id, proto: pkt.proto)
         var found = fragments.find(key)
-        if let f = found, fragments[f].expires <= now {
+        if let f = found, fragments[f].expires <= pkt.now {
             expireFragment(f, &allocator)
             found = nil
         }
         if let f = found, fragments[f].state == .translated {
-            return translateFragment(head, pkt, f, now, &allocator)
+            return translateFragment(pkt, fragments[f].rewrite, &allocator)
         }
         // Out of order: hold it until the first fragment arrives (bounded, timed).
         // Fragments that could never be translated are not held: to the gateway itself (no
         // reassembly), ICMP to the outside address from inside, outside traffic not for us.
         let outside = sides.outside.address
-        if pkt.dst == sides.inside.address || (side == .inside && pkt.dst == outside && pkt.isICMP)
-            || (side == .outside && pkt.dst != outside) {
+        if pkt.dst == sides.inside.address || (pkt.side == .inside && pkt.dst == outside && pkt.isICMP)
+            || (pkt.side == .outside && pkt.dst != outside) {
             return drop(.fragment)
         }
-        if found == nil { found = fragments.insert(key, state: .pending, expires: now &+ timers.fragmentHold) }
+        if found == nil { found = fragments.insert(key, state: .pending, expires: pkt.now &+ timers.fragmentHold) }
         guard let f = found else { return drop(.fragment) }
-        guard fragments.hold(f, head) else {
+        guard fragments.hold(f, pkt.head) else {
             if !fragments.hasHeld(f) { fragments.remove(f) }
             return drop(.fragment)
         }
@@ -76,19 +71,17 @@ extension NatGateway {
     }
 
     /// Applies a recorded translation to a later fragment: addresses and TTL only.
-    mutating func translateFragment<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, _ pkt: NatPacket, _ f: FragmentIndex, _ now: UInt64, _ allocator: inout A
-    ) -> NatVerdict {
-        let e = fragments[f]
+    mutating func translateFragment<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ rewrite: FragmentRewrite,
+                                                                  _ allocator: inout A) -> NatVerdict {
         // No ICMP about non-first fragments.
         if pkt.ttl <= 1 { return drop(.ttlExceeded) }
-        if pkt.total > sides[e.egress].mtu { return drop(.tooBig) }
+        if pkt.total > sides[rewrite.egress].mtu { return drop(.tooBig) }
         var delta = RewriteDelta()
-        if e.newSrc != pkt.src { pkt.rewriteAddress(.source, to: e.newSrc, &delta) }
-        if e.newDst != pkt.dst { pkt.rewriteAddress(.destination, to: e.newDst, &delta) }
+        if rewrite.src != pkt.src { pkt.rewriteAddress(.source, to: rewrite.src, &delta) }
+        if rewrite.dst != pkt.dst { pkt.rewriteAddress(.destination, to: rewrite.dst, &delta) }
         pkt.finishIPv4Header(delta.address)
         counters.fragmentsTranslated &+= 1
-        return egress(head, l2: pkt.l2, pcp: pkt.pcp, to: e.egress, nextHop: e.nextHop, now, &allocator)
+        return egress(pkt, to: rewrite.egress, nextHop: rewrite.nextHop, &allocator)
     }
 
     /// Removes a fragment entry, dropping (and counting) fragments still held for it.

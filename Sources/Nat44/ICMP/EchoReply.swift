@@ -7,24 +7,24 @@ import Pipeline
 extension NatGateway {
     /// Inside → the inside address (or ICMP to the outside address).
     @inline(never)
-    mutating func toOwnAddress(_ head: PacketHead, _ pkt: NatPacket, _ side: Side) -> NatVerdict {
+    mutating func toOwnAddress(_ pkt: NatPacket) -> NatVerdict {
         if pkt.isICMP {
             guard pkt.l4Length >= 8 else { return drop(.malformed) }
-            if pkt.l4.readU8(0) == ICMPType.echoRequest { return echoReply(head, pkt, side: side) }
+            if pkt.l4.readU8(0) == ICMPType.echoRequest { return echoReply(pkt) }
         }
         return drop(.toGateway)
     }
 
     /// Answers an echo request to one of the gateway's addresses in place.
     @inline(never)
-    mutating func echoReply(_ head: PacketHead, _ pkt: NatPacket, side: Side) -> NatVerdict {
+    mutating func echoReply(_ pkt: NatPacket) -> NatVerdict {
         if pkt.moreFragments { return drop(.fragment) }
         let ip = pkt.ip
         let icmp = pkt.l4
         let len = pkt.l4Length
         guard len >= 8 else { return drop(.malformed) }
         guard InternetChecksum.verify(icmp, count: len) else { return drop(.badChecksum) }
-        sides[side].returnToSender(head.data)
+        sides[pkt.side].returnToSender(pkt.head.data)
         ip.writeBE32(pkt.dst, 12)
         ip.writeBE32(pkt.src, 16)
         ip.writeU8(64, 8)
@@ -36,6 +36,6 @@ extension NatGateway {
         icmp.adjustChecksum(at: 2, by: InternetChecksum.delta(UInt16(ICMPType.echoRequest) << 8 | code,
                                                               UInt16(ICMPType.echoReply) << 8 | code))
         counters.echoRepliesSent &+= 1
-        return .forward(side)
+        return .forward(pkt.side)
     }
 }

@@ -6,42 +6,36 @@ import Pipeline
 extension NatGateway {
     /// TTL ran out on a packet to route: time exceeded back to the sender, packet dropped.
     @inline(never)
-    mutating func timeExceeded<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, _ pkt: NatPacket, side: Side, _ now: UInt64, _ allocator: inout A
-    ) -> NatVerdict {
-        sendICMPError(about: head, pkt, side: side, type: ICMPType.timeExceeded, code: 0, word: 0, now, &allocator)
+    mutating func timeExceeded<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ allocator: inout A) -> NatVerdict {
+        sendICMPError(about: pkt, type: ICMPType.timeExceeded, code: 0, word: 0, &allocator)
         return drop(.ttlExceeded)
     }
 
     /// Too big for the egress MTU: fragmentation needed (with the MTU) when DF is set (RFC 4787
     /// REQ-13); dropped either way (the gateway does not fragment).
     @inline(never)
-    mutating func tooBig<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, _ pkt: NatPacket, side: Side, mtu: Int, _ now: UInt64, _ allocator: inout A
-    ) -> NatVerdict {
+    mutating func tooBig<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, mtu: Int, _ allocator: inout A) -> NatVerdict {
         if pkt.dontFragment {
-            sendICMPError(about: head, pkt, side: side, type: ICMPType.destinationUnreachable, code: 4,
-                          word: UInt32(min(mtu, 0xFFFF)), now, &allocator)
+            sendICMPError(about: pkt, type: ICMPType.destinationUnreachable, code: 4, word: UInt32(min(mtu, 0xFFFF)),
+                          &allocator)
         }
         return drop(.tooBig)
     }
 
-    /// Sends an ICMP error about the packet in `head` (as received) back out of `side` to its
+    /// Sends an ICMP error about `pkt` (as received) back out of the side it came from to its
     /// sender's MAC, from the side's own address: IPv4 TOS 0xC0, TTL 64, ID 0, and as much of the
     /// offending packet as fits in 576 bytes (RFC 1812 4.3.2.3). Never about an ICMP error or a
     /// non-first fragment (RFC 1812 4.3.2.7); rate limited by a token bucket.
     @inline(never)
-    mutating func sendICMPError<A: HeadAllocator & ~Copyable>(
-        about head: PacketHead, _ pkt: NatPacket, side: Side, type: UInt8, code: UInt8, word: UInt32,
-        _ now: UInt64, _ allocator: inout A
-    ) {
+    mutating func sendICMPError<A: HeadAllocator & ~Copyable>(about pkt: NatPacket, type: UInt8, code: UInt8,
+                                                              word: UInt32, _ allocator: inout A) {
         if pkt.isLaterFragment { return }
         if pkt.isICMP {
             guard pkt.l4Length >= 1 else { return }
             let t = pkt.l4.readU8(0)
             if ICMPType.isError(t) || t == ICMPType.sourceQuench || t == ICMPType.redirect { return }
         }
-        guard icmpLimiter.take(now: now) else {
+        guard icmpLimiter.take(now: pkt.now) else {
             counters.icmpErrorsRateLimited &+= 1
             return
         }
@@ -49,7 +43,7 @@ extension NatGateway {
             counters.drops[.noBuffer] &+= 1
             return
         }
-        let me = sides[side]
+        let me = sides[pkt.side]
         let l2 = me.headerLength
         let quote = min(pkt.total, 576 - 28)
         guard l2 + 28 + quote <= r.tailroomLimit else {
@@ -58,7 +52,7 @@ extension NatGateway {
         }
         r.length = l2 + 28 + quote
         let q = r.data
-        q.writeMAC(head.data.readMAC(6), 0)
+        q.writeMAC(pkt.head.data.readMAC(6), 0)
         me.writeEthernetHeader(q, etherType: EtherType.ipv4)
         let o = q + l2
         o.writeU8(0x45, 0)
@@ -79,6 +73,6 @@ extension NatGateway {
         (icmp + 8).copyMemory(from: pkt.ip, byteCount: quote)
         icmp.writeBE16(InternetChecksum.compute(icmp, count: 8 + quote), 2)
         counters.icmpErrorsSent &+= 1
-        emit(r, side, &allocator)
+        emit(r, pkt.side, &allocator)
     }
 }

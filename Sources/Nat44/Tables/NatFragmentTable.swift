@@ -16,6 +16,14 @@ struct FragmentKey: IndexTableKey {
     }
 }
 
+/// How the first fragment of a datagram was translated: what its later fragments get.
+struct FragmentRewrite {
+    var src: UInt32 = 0
+    var dst: UInt32 = 0
+    var egress: Side = .inside
+    var nextHop: UInt32 = 0
+}
+
 /// What the gateway remembers about one fragmented datagram.
 struct NatFragment: IndexTableEntry {
     enum State: UInt8 {
@@ -25,14 +33,12 @@ struct NatFragment: IndexTableEntry {
         case pending
     }
     var key = FragmentKey()
-    var newSrc: UInt32 = 0
-    var newDst: UInt32 = 0
-    var nextHop: UInt32 = 0
+    var state: State = .pending
+    /// Valid in the translated state.
+    var rewrite = FragmentRewrite()
     var expires: UInt64 = 0
     /// Oldest of its fragments in the hold area (pending state).
     var firstHeld: Int32? = nil
-    var egress: Side = .inside
-    var state: State = .pending
 }
 
 /// Bounded, timed table of fragmented datagrams in flight, plus a bounded hold area for
@@ -76,7 +82,7 @@ struct NatFragmentTable: ~Copyable {
 
     /// A new entry (the caller fills in the translation), or nil when the table is full.
     mutating func insert(_ key: FragmentKey, state: NatFragment.State, expires: UInt64) -> FragmentIndex? {
-        table.insert(NatFragment(key: key, expires: expires, state: state))
+        table.insert(NatFragment(key: key, state: state, expires: expires))
     }
 
     /// Removes entry `i`; its held fragments must have been taken out.

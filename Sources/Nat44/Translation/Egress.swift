@@ -5,12 +5,30 @@ import Pipeline
 /// How frames leave the gateway: translated packets through `egress`, generated and released
 /// frames through the output ring.
 extension NatGateway {
+    /// Completes a translation whose addresses and ports are rewritten: checksums, the record
+    /// later fragments are translated by (when this is a first fragment), and egress.
+    @inline(__always)
+    mutating func forwardTranslated<A: HeadAllocator & ~Copyable>(
+        _ pkt: NatPacket, _ proto: NatProtocol, _ delta: RewriteDelta, to side: Side, nextHop: UInt32,
+        _ allocator: inout A
+    ) -> NatVerdict {
+        pkt.finishRewrite(proto, delta)
+        if pkt.moreFragments {
+            // Later fragments get the addresses the header has now.
+            let rewrite = FragmentRewrite(src: pkt.ip.readBE32(AddressField.source.offset),
+                                          dst: pkt.ip.readBE32(AddressField.destination.offset),
+                                          egress: side, nextHop: nextHop)
+            recordFirstFragment(pkt, rewrite, &allocator)
+        }
+        return egress(pkt, to: side, nextHop: nextHop, &allocator)
+    }
+
     /// Writes the egress Ethernet header (own MAC, the side's tag, the next hop's MAC) and sends,
     /// or holds the packet while the next hop is resolved.
     @inline(__always)
-    mutating func egress<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, l2: Int, pcp: UInt16, to side: Side, nextHop: UInt32, _ now: UInt64, _ allocator: inout A
-    ) -> NatVerdict {
+    mutating func egress<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, to side: Side, nextHop: UInt32,
+                                                       _ allocator: inout A) -> NatVerdict {
+        let head = pkt.head, l2 = pkt.l2, now = pkt.now
         let out = sides[side]
         let newL2 = out.headerLength
         if newL2 < l2 {
@@ -19,7 +37,7 @@ extension NatGateway {
             guard head.insertGap(at: 0, count: newL2 - l2) != nil else { return drop(.noHeadroom) }
         }
         let p = head.data
-        out.writeEthernetHeader(p, etherType: EtherType.ipv4, pcp: pcp)
+        out.writeEthernetHeader(p, etherType: EtherType.ipv4, pcp: pkt.pcp)
         let n = neighbours.find(side, nextHop)
         if let n, neighbours[n].state == .reachable {
             p.writeMAC(neighbours[n].mac, 0)

@@ -6,13 +6,11 @@ extension NatGateway {
     /// destination port's mapping, with the source translated to its own mapping, so each host
     /// sees the other as the outside would. ICMP goes to `toOwnAddress` (echo is answered).
     @inline(never)
-    mutating func hairpin<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, _ pkt: NatPacket, _ now: UInt64, _ allocator: inout A
-    ) -> NatVerdict {
+    mutating func hairpin<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ allocator: inout A) -> NatVerdict {
         let proto: NatProtocol
         switch pkt.proto {
         case NatProtocol.icmp.rawValue:
-            return toOwnAddress(head, pkt, .inside)
+            return toOwnAddress(pkt)
         case NatProtocol.tcp.rawValue, NatProtocol.udp.rawValue:
             guard case .mapped(let p) = L4Kind(pkt, queryType: ICMPType.echoRequest) else { return drop(.malformed) }
             proto = p
@@ -21,13 +19,13 @@ extension NatGateway {
         }
         let sport = pkt.l4.readBE16(proto.portOffset(.source))
         let dport = pkt.l4.readBE16(proto.portOffset(.destination))
-        guard let match = matchInbound(proto, port: dport, now: now) else { return drop(.toGateway) }
+        guard let match = matchInbound(proto, port: dport, now: pkt.now) else { return drop(.toGateway) }
         let inside = sides.inside
-        if pkt.ttl <= 1 { return timeExceeded(head, pkt, side: .inside, now, &allocator) }
-        if pkt.total > inside.mtu { return tooBig(head, pkt, side: .inside, mtu: inside.mtu, now, &allocator) }
-        guard let t = establishInbound(match, proto, l4: pkt.l4, now: now) else { return drop(.tableFull) }
+        if pkt.ttl <= 1 { return timeExceeded(pkt, &allocator) }
+        if pkt.total > inside.mtu { return tooBig(pkt, mtu: inside.mtu, &allocator) }
+        guard let t = establishInbound(match, proto, l4: pkt.l4, now: pkt.now) else { return drop(.tableFull) }
         let s: SessionIndex
-        switch outboundSession(SessionKey(proto: proto, address: pkt.src, port: sport), l4: pkt.l4, now: now,
+        switch outboundSession(SessionKey(proto: proto, address: pkt.src, port: sport), l4: pkt.l4, now: pkt.now,
                                sparing: t) {
         case .session(let i): s = i
         case .tableFull: return drop(.tableFull)
@@ -40,12 +38,7 @@ extension NatGateway {
         pkt.rewriteAddress(.destination, to: target.inAddr, &delta)
         pkt.rewritePort(proto, .source, from: sport, to: sessions[s].extPort, &delta)
         pkt.rewritePort(proto, .destination, from: dport, to: target.inPort, &delta)
-        pkt.finishRewrite(proto, delta)
-        if pkt.moreFragments {
-            recordFirstFragment(head, .inside, pkt, newSrc: outside.address, newDst: target.inAddr, egress: .inside,
-                                nextHop: target.inAddr, now, &allocator)
-        }
         counters.hairpinned &+= 1
-        return egress(head, l2: pkt.l2, pcp: pkt.pcp, to: .inside, nextHop: target.inAddr, now, &allocator)
+        return forwardTranslated(pkt, proto, delta, to: .inside, nextHop: target.inAddr, &allocator)
     }
 }

@@ -21,22 +21,22 @@ extension NatGateway {
         // Strip Ethernet padding: the egress side may need a different header length, and the
         // NIC pads short frames again.
         if total < avail { head.length = l2 + total }
-        let pkt = NatPacket(ip: ip, l2: l2, ihl: ihl, total: total, pcp: pcp)
+        let pkt = NatPacket(head, from: side, now: now, l2: l2, ihl: ihl, total: total, pcp: pcp)
         if isMartianSource(pkt.src, side) { return drop(.martian) }
-        if pkt.isLaterFragment { return laterFragment(head, side, pkt, now, &allocator) }
+        if pkt.isLaterFragment { return laterFragment(pkt, &allocator) }
         let dst = pkt.dst
         let inside = sides.inside, outside = sides.outside
         if side == .inside {
-            if dst == outside.address { return hairpin(head, pkt, now, &allocator) }
-            if dst == inside.address { return toOwnAddress(head, pkt, side) }
+            if dst == outside.address { return hairpin(pkt, &allocator) }
+            if dst == inside.address { return toOwnAddress(pkt) }
             if inside.isOnLink(dst) || dst == 0xFFFF_FFFF || Self.isMulticast(dst)
                 || dst == outside.broadcast || dst == outside.network || dst == 0 {
                 return drop(.noRoute)
             }
             guard let nextHop = outside.isOnLink(dst) ? dst : outside.router else { return drop(.noRoute) }
-            return outbound(head, pkt, nextHop: nextHop, now, &allocator)
+            return outbound(pkt, nextHop: nextHop, &allocator)
         }
-        if dst == outside.address { return inbound(head, pkt, now, &allocator) }
+        if dst == outside.address { return inbound(pkt, &allocator) }
         if dst == inside.address { return drop(.toGateway) }
         return drop(.noRoute)
     }

@@ -1,5 +1,14 @@
-/// The fields of an IPv4 packet the gateway decides on, read once on arrival.
+import BufferCache
+import Pipeline
+
+/// A received IPv4 packet as the gateway handles it: the head, where and when it arrived, and
+/// the header fields decisions are made on, read once.
 struct NatPacket {
+    let head: PacketHead
+    /// The side it came in on; ICMP errors and echo replies about it go back out of this side.
+    let side: Side
+    /// Arrival time (ns, the caller's clock).
+    let now: UInt64
     /// The IPv4 header in the frame.
     let ip: UnsafeMutableRawPointer
     /// Ethernet header length (14 + 4 per tag) as received.
@@ -15,10 +24,13 @@ struct NatPacket {
     /// PCP and DEI bits of the ingress tag (0 when untagged): carried to the egress tag.
     let pcp: UInt16
 
-    /// Reads the header at `ip`, whose length fields the caller has checked.
+    /// Reads the IPv4 header `l2` bytes into `head`, whose length fields the caller has checked.
     @inline(__always)
-    init(ip: UnsafeMutableRawPointer, l2: Int, ihl: Int, total: Int, pcp: UInt16) {
-        self.ip = ip
+    init(_ head: PacketHead, from side: Side, now: UInt64, l2: Int, ihl: Int, total: Int, pcp: UInt16) {
+        self.head = head
+        self.side = side
+        self.now = now
+        ip = head.data + l2
         self.l2 = l2
         self.ihl = ihl
         self.total = total
