@@ -58,13 +58,15 @@ struct NatFragmentTable: ~Copyable {
     private let heldOwner: NatArray<Int32>
     private let heldFree: NatArray<Int32>
     private var heldFreeCount: Int
+    /// `heldNext` of a datagram's newest held fragment.
+    private static var endOfQueue: Int32 { -1 }
 
     init(capacity: Int, holdCapacity: Int) {
         precondition(capacity >= 1 && holdCapacity >= 0)
         table = IndexTable(capacity: capacity)
         self.holdCapacity = holdCapacity
         heldHeads = NatArray(repeating: nil, count: Swift.max(1, holdCapacity))
-        heldNext = NatArray(repeating: -1, count: Swift.max(1, holdCapacity))
+        heldNext = NatArray(repeating: Self.endOfQueue, count: Swift.max(1, holdCapacity))
         heldOwner = NatArray(repeating: FragmentIndex.none, count: Swift.max(1, holdCapacity))
         heldFree = NatArray(freeListOf: holdCapacity)
         heldFreeCount = holdCapacity
@@ -110,9 +112,9 @@ struct NatFragmentTable: ~Copyable {
         heldHeads[Int(h)] = head
         heldOwner[Int(h)] = i.raw
         // Append at the tail to keep arrival order.
-        heldNext[Int(h)] = -1
+        heldNext[Int(h)] = Self.endOfQueue
         if var t = table[i].firstHeld {
-            while heldNext[Int(t)] >= 0 { t = heldNext[Int(t)] }
+            while heldNext[Int(t)] != Self.endOfQueue { t = heldNext[Int(t)] }
             heldNext[Int(t)] = h
         } else {
             table[i].firstHeld = h
@@ -124,7 +126,7 @@ struct NatFragmentTable: ~Copyable {
     mutating func takeHeld(_ i: FragmentIndex) -> PacketHead? {
         guard let h = table[i].firstHeld else { return nil }
         let next = heldNext[Int(h)]
-        table[i].firstHeld = next >= 0 ? next : nil
+        table[i].firstHeld = next != Self.endOfQueue ? next : nil
         let head = heldHeads[Int(h)]
         heldHeads[Int(h)] = nil
         heldOwner[Int(h)] = FragmentIndex.none

@@ -41,6 +41,8 @@ extension NatGateway {
         let n = neighbours.find(side, nextHop)
         if let n, neighbours[n].state == .reachable {
             p.writeMAC(neighbours[n].mac, 0)
+            // Last use is recorded at most once a second: a store per packet would dirty the
+            // neighbour's cache line for nothing.
             if now &- neighbours[n].used > 1_000_000_000 { touchNeighbour(n, now, &allocator) }
             return .forward(side)
         }

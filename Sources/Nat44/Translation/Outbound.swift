@@ -4,8 +4,8 @@ import Pipeline
 extension NatGateway {
     /// Inside → outside: the source becomes the outside address and the session's port.
     @inline(__always)
-    mutating func outbound<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, nextHop: UInt32, _ allocator: inout A)
-        -> NatVerdict {
+    mutating func outbound<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, nextHop: UInt32,
+                                                         _ allocator: inout A) -> NatVerdict {
         let proto: NatProtocol
         switch L4Kind(pkt, queryType: ICMPType.echoRequest) {
         case .mapped(let p):
