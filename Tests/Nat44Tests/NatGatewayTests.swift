@@ -12,51 +12,53 @@ import Pipeline
 final class NatGatewayTests: XCTestCase {
     // MARK: Port pool
 
-    func testPortPoolNeverHandsOutAPortInUse() {
+    func testPortPoolNeverHandsOutAPortInUse() throws {
         let table = NatSessionTable(capacity: 16)
         // Take every even high port except three.
         for p in stride(from: 1024, through: 65534, by: 2) where p != 2000 && p != 50000 && p != 65534 {
-            table.reserve(slot: 1, port: UInt16(p))
+            table.ports.take(.udp, UInt16(p))
         }
-        var got: [Int] = []
+        var got: [UInt16] = []
         for _ in 0..<3 {
-            let p = table.allocatePort(slot: 1, preferred: 40000)
+            let p = try XCTUnwrap(table.ports.allocate(.udp, preferred: 40000))
             XCTAssertGreaterThan(p, 0)
             got.append(p)
-            table.reserve(slot: 1, port: UInt16(p))
+            table.ports.take(.udp, p)
         }
         XCTAssertEqual(got, [50000, 65534, 2000], "next free of the same parity above, then wrap within the range")
-        XCTAssertEqual(table.allocatePort(slot: 1, preferred: 40000), -1, "even high range exhausted")
-        XCTAssertEqual(table.allocatePort(slot: 1, preferred: 40001), 40001, "odd ports are still free")
-        XCTAssertEqual(table.allocatePort(slot: 1, preferred: 80), 80, "low range unaffected")
-        XCTAssertEqual(table.allocatePort(slot: 0, preferred: 40000), 40000, "TCP has its own pool")
+        XCTAssertNil(table.ports.allocate(.udp, preferred: 40000), "even high range exhausted")
+        XCTAssertEqual(table.ports.allocate(.udp, preferred: 40001), 40001, "odd ports are still free")
+        XCTAssertEqual(table.ports.allocate(.udp, preferred: 80), 80, "low range unaffected")
+        XCTAssertEqual(table.ports.allocate(.tcp, preferred: 40000), 40000, "TCP has its own pool")
     }
 
     func testExpiredButUnreclaimedSessionKeepsItsPort() {
         var table = NatSessionTable(capacity: 4)
-        let s = table.insert(slot: 1, inAddr: 0x0A00_0002, inPort: 5000, extPort: 5000, isForward: false,
-                             tcpState: .none, expires: 0)
-        XCTAssertEqual(table.lookupExternal(slot: 1, port: 5000), s)
-        XCTAssertEqual(table.allocatePort(slot: 1, preferred: 5000), 5002)
+        let s = table.insert(NatSession(inAddr: 0x0A00_0002, inPort: 5000, extPort: 5000, proto: .udp,
+                                        tcpState: .none, isForward: false, expires: 0))
+        XCTAssertEqual(table.find(.udp, externalPort: 5000), s)
+        XCTAssertEqual(table.ports.allocate(.udp, preferred: 5000), 5002)
         table.remove(s)
-        XCTAssertEqual(table.allocatePort(slot: 1, preferred: 5000), 5000)
-        XCTAssertEqual(table.lookupOut(slot: 1, addr: 0x0A00_0002, port: 5000), -1)
+        XCTAssertEqual(table.ports.allocate(.udp, preferred: 5000), 5000)
+        XCTAssertNil(table.find(SessionKey(proto: .udp, address: 0x0A00_0002, port: 5000)))
+        XCTAssertNil(table.find(.udp, externalPort: 5000))
     }
 
     func testForwardPortStaysReservedAfterItsSessionEnds() {
         var table = NatSessionTable(capacity: 4)
-        table.reserve(slot: 0, port: 8080)
-        let s = table.insert(slot: 0, inAddr: 1, inPort: 80, extPort: 8080, isForward: true, tcpState: .synIn, expires: 0)
+        table.ports.take(.tcp, 8080)
+        let s = table.insert(NatSession(inAddr: 1, inPort: 80, extPort: 8080, proto: .tcp, tcpState: .synIn,
+                                        isForward: true, expires: 0))
         table.remove(s)
-        XCTAssertTrue(table.isPortUsed(slot: 0, port: 8080))
-        XCTAssertEqual(table.allocatePort(slot: 0, preferred: 8080), 8082)
+        XCTAssertTrue(table.ports.isUsed(.tcp, 8080))
+        XCTAssertEqual(table.ports.allocate(.tcp, preferred: 8080), 8082)
     }
 
     func testICMPIdentifiersUseTheWholeSpace() {
         let table = NatSessionTable(capacity: 4)
-        table.reserve(slot: 2, port: 65535)
-        XCTAssertEqual(table.allocatePort(slot: 2, preferred: 65535), 0, "wraps to 0, no parity")
-        XCTAssertEqual(table.allocatePort(slot: 2, preferred: 7), 7)
+        table.ports.take(.icmp, 65535)
+        XCTAssertEqual(table.ports.allocate(.icmp, preferred: 65535), 0, "wraps to 0, no parity")
+        XCTAssertEqual(table.ports.allocate(.icmp, preferred: 7), 7)
     }
 
     /// Through the gateway: with every even high UDP port taken, a new flow from an even high
@@ -66,7 +68,7 @@ final class NatGatewayTests: XCTestCase {
         var gateway = NatGateway(config: try NatFixtures.config())
         let (_, prime, udp) = try Self.seedFrames()
         for f in prime { _ = Self.feed(&gateway, f, .inside, 0, &allocator) }
-        for p in stride(from: 1024, through: 65534, by: 2) { gateway.sessions.reserve(slot: 1, port: UInt16(p)) }
+        for p in stride(from: 1024, through: 65534, by: 2) { gateway.sessions.ports.take(.udp, UInt16(p)) }
         XCTAssertEqual(Self.feed(&gateway, udp, .inside, 0, &allocator), .drop(.portsExhausted))
         var odd = udp
         odd[18 + 20 + 1] |= 1      // source port 40001
@@ -81,21 +83,22 @@ final class NatGatewayTests: XCTestCase {
 
     func testExpiryIsIncremental() {
         var table = NatSessionTable(capacity: 1024)
+        let protocols: [NatProtocol] = [.tcp, .udp, .icmp]
         for i in 0..<1000 {
-            _ = table.insert(slot: i % 3, inAddr: 0x0A00_0000 | UInt32(i), inPort: 1000, extPort: UInt16(2000 + i),
-                             isForward: false, tcpState: .none, expires: 5)
+            _ = table.insert(NatSession(inAddr: 0x0A00_0000 | UInt32(i), inPort: 1000, extPort: UInt16(2000 + i),
+                                        proto: protocols[i % 3], tcpState: .none, isForward: false, expires: 5))
         }
         var rounds = 0
         while table.active > 0 {
             let before = table.active
-            let (t, u, c) = table.expire(now: 10, budget: 256)
-            XCTAssertLessThanOrEqual(t + u + c, 256)
-            XCTAssertEqual(before - table.active, t + u + c)
+            let expired = table.expire(now: 10, budget: 256)
+            XCTAssertLessThanOrEqual(expired.total, 256)
+            XCTAssertEqual(before - table.active, expired.total)
             rounds += 1
         }
         XCTAssertEqual(rounds, 4)
         for i in 0..<1000 {
-            XCTAssertEqual(table.lookupOut(slot: i % 3, addr: 0x0A00_0000 | UInt32(i), port: 1000), -1)
+            XCTAssertNil(table.find(SessionKey(proto: protocols[i % 3], address: 0x0A00_0000 | UInt32(i), port: 1000)))
         }
     }
 
@@ -138,7 +141,7 @@ final class NatGatewayTests: XCTestCase {
         typealias S = NatTCPState
         let syn: UInt8 = 0x02, synAck: UInt8 = 0x12, ack: UInt8 = 0x10, fin: UInt8 = 0x11, rst: UInt8 = 0x04
         func run(_ start: S, _ steps: [(UInt8, Bool)]) -> S {
-            steps.reduce(start) { NatGateway.nextTCPState($0, flags: $1.0, outbound: $1.1) }
+            steps.reduce(start) { $0.next(flags: $1.0, outbound: $1.1) }
         }
         XCTAssertEqual(run(.synOut, [(synAck, false)]), .established)
         XCTAssertEqual(run(.synOut, [(ack, true)]), .synOut, "no answer yet")

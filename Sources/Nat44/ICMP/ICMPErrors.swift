@@ -1,0 +1,78 @@
+import BufferCache
+import PacketFormats
+import Pipeline
+
+/// ICMP errors the gateway itself sends, about packets it cannot forward.
+extension NatGateway {
+    /// TTL ran out on a packet to route: time exceeded back to the sender, packet dropped.
+    @inline(never)
+    mutating func timeExceeded<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ allocator: inout A) -> NatVerdict {
+        sendICMPError(about: pkt, type: ICMPType.timeExceeded, code: 0, word: 0, &allocator)
+        return drop(.ttlExceeded)
+    }
+
+    /// Too big for the egress MTU: fragmentation needed (with the MTU) when DF is set (RFC 4787
+    /// REQ-13); dropped either way (the gateway does not fragment).
+    @inline(never)
+    mutating func tooBig<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, mtu: Int, _ allocator: inout A) -> NatVerdict {
+        if pkt.dontFragment {
+            sendICMPError(about: pkt, type: ICMPType.destinationUnreachable, code: 4, word: UInt32(min(mtu, 0xFFFF)),
+                          &allocator)
+        }
+        return drop(.tooBig)
+    }
+
+    /// Sends an ICMP error about `pkt` (as received) back out of the side it came from to its
+    /// sender's MAC, from the side's own address: IPv4 TOS 0xC0, TTL 64, ID 0, and as much of the
+    /// offending packet as fits in 576 bytes (RFC 1812 4.3.2.3). Never about an ICMP error or a
+    /// non-first fragment (RFC 1812 4.3.2.7); rate limited by a token bucket.
+    @inline(never)
+    mutating func sendICMPError<A: HeadAllocator & ~Copyable>(about pkt: NatPacket, type: UInt8, code: UInt8,
+                                                              word: UInt32, _ allocator: inout A) {
+        if pkt.isLaterFragment { return }
+        if pkt.isICMP {
+            guard pkt.l4Length >= 1 else { return }
+            let t = pkt.l4.readU8(0)
+            if ICMPType.isError(t) || t == ICMPType.sourceQuench || t == ICMPType.redirect { return }
+        }
+        guard icmpLimiter.take(now: pkt.now) else {
+            counters.icmpErrorsRateLimited &+= 1
+            return
+        }
+        guard let r = allocator.get() else {
+            counters.drops[.noBuffer] &+= 1
+            return
+        }
+        let me = sides[pkt.side]
+        let l2 = me.headerLength
+        let quote = min(pkt.total, 576 - 28)
+        guard l2 + 28 + quote <= r.tailroomLimit else {
+            allocator.put(r)
+            return
+        }
+        r.length = l2 + 28 + quote
+        let q = r.data
+        q.writeMAC(pkt.head.data.readMAC(6), 0)
+        me.writeEthernetHeader(q, etherType: EtherType.ipv4)
+        let o = q + l2
+        o.writeU8(0x45, 0)
+        o.writeU8(0xC0, 1)
+        o.writeBE16(UInt16(28 + quote), 2)
+        o.writeBE32(0, 4)
+        o.writeU8(64, 8)
+        o.writeU8(NatProtocol.icmp.rawValue, 9)
+        o.writeBE16(0, 10)
+        o.writeBE32(me.address, 12)
+        o.writeBE32(pkt.src, 16)
+        o.writeBE16(InternetChecksum.compute(o, count: 20), 10)
+        let icmp = o + 20
+        icmp.writeU8(type, 0)
+        icmp.writeU8(code, 1)
+        icmp.writeBE16(0, 2)
+        icmp.writeBE32(word, 4)
+        (icmp + 8).copyMemory(from: pkt.ip, byteCount: quote)
+        icmp.writeBE16(InternetChecksum.compute(icmp, count: 8 + quote), 2)
+        counters.icmpErrorsSent &+= 1
+        emit(r, pkt.side, &allocator)
+    }
+}
