@@ -150,7 +150,12 @@ struct PipelineBenchmark {
         _ label: String) -> Double {
         let before = w.processor.counters
         let sentOut = w.outPort.sentCount, sentIn = w.inPort.sentCount
-        let elapsed = timedLoop(&w, inside: inside, outside: outside, label: label)
+        let elapsed: UInt64
+        do {
+            elapsed = try timedLoop(&w, inside: inside, outside: outside)
+        } catch {
+            benchFailure("\(label): \(error.message)")
+        }
         let forwardedOut = w.outPort.sentCount - sentOut   // IN -> OUT
         let forwardedIn = w.inPort.sentCount - sentIn      // OUT -> IN
         guard forwardedOut == inside && forwardedIn == outside else {
@@ -168,16 +173,12 @@ struct PipelineBenchmark {
     /// `Worker.run`. Out of line so that it is one symbol in a profile.
     @inline(never)
     func timedLoop<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable>(
-        _ w: inout Worker<A, P, MemoryPort>, inside: Int, outside: Int, label: String) -> UInt64 {
+        _ w: inout Worker<A, P, MemoryPort>, inside: Int, outside: Int) throws(PortError) -> UInt64 {
         w.inPort.remaining = inside
         w.outPort.remaining = outside
         let start = nowNanoseconds()
-        do {
-            while w.inPort.remaining > 0 || w.outPort.remaining > 0 {
-                _ = try w.step(now: monotonicNanoseconds())
-            }
-        } catch {
-            benchFailure("\(label): \(error.message)")
+        while w.inPort.remaining > 0 || w.outPort.remaining > 0 {
+            _ = try w.step(now: monotonicNanoseconds())
         }
         return nowNanoseconds() - start
     }
