@@ -22,9 +22,11 @@ struct PipelineBenchmark {
 
     struct Options {
         var json = false
-        var rounds = 7
+        /// Also write the JSON lines to this file (the text table still goes to stdout).
+        var jsonPath: String?
+        var rounds = defaultRounds
         /// Frames offered per round per worker (NAT: both directions together).
-        var frames = 1 << 20
+        var frames = defaultFrames
         var modes: [Mode] = Mode.allCases
         var natFlows = [1, 10_000]
         var sizes = [64, 1514]
@@ -217,7 +219,7 @@ struct PipelineBenchmark {
     func report(_ rows: [Row]) -> [Row] {
         for r in rows {
             let s = r.summary
-            if options.json {
+            if options.json || options.jsonPath != nil {
                 let fields: [(String, String)] = [
                     ("mode", jsonString(r.mode.rawValue)), ("flows", "\(r.flows)"), ("frame_bytes", "\(r.frameBytes)"),
                     ("allocator", jsonString(r.variant.allocator)), ("preset", r.variant.preset.map(jsonString) ?? "null"),
@@ -228,8 +230,10 @@ struct PipelineBenchmark {
                     ("vlan_map", r.mode == .vlan ? jsonString(options.vlanMap.joined(separator: ",")) : "null"),
                     ("rounds", "\(options.rounds)"), ("frames", "\(options.frames)"), ("burst", "\(options.burst)"),
                 ]
-                print(jsonLine(fields))
-            } else {
+                if options.json { print(jsonLine(fields)) }
+                if let file = jsonFile { fputs(jsonLine(fields) + "\n", file) }
+            }
+            if !options.json {
                 print(pad(r.mode.rawValue, 6) + pad("\(r.flows)", 7) + pad("\(r.frameBytes)", 7)
                       + pad(r.variant.allocator, 10) + pad(r.variant.preset ?? "-", 13)
                       + pad(fixed(s.median, 2), 10) + pad(fixed(s.min, 2) + "–" + fixed(s.max, 2), 17)
@@ -238,6 +242,19 @@ struct PipelineBenchmark {
         }
         fflush(nil)
         return rows
+    }
+
+    /// `--json-out`, opened (truncated) when the benchmark starts.
+    let jsonFile: UnsafeMutablePointer<FILE>?
+
+    init(options: Options) {
+        self.options = options
+        if let path = options.jsonPath {
+            guard let f = fopen(path, "w") else { benchFailure("--json-out \(path): cannot open for writing") }
+            jsonFile = f
+        } else {
+            jsonFile = nil
+        }
     }
 
     /// The project's bars for plain ÷ cache (kernel-2021), for the rows this run has.

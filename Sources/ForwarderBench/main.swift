@@ -7,8 +7,9 @@ import Glibc
 let usage = """
 usage: forwarder-bench alloc [--json] [--rounds N] [--pairs N] [--cache-preset kernel-2021|kernel-2025]
        forwarder-bench layout [--json] [--rounds N] [--pairs N]
-       forwarder-bench pipeline [--json] [--rounds N] [--frames N] [--quick] [--mode l2|vlan|nat[,...]]
-                                [--sizes N[,N...]] [--flows N[,N...]] [--vlan-map A:B] [--burst N]
+       forwarder-bench pipeline [--json] [--json-out FILE] [--rounds N] [--frames N] [--quick]
+                                [--mode l2|vlan|nat[,...]] [--sizes N[,N...]] [--flows N[,N...]]
+                                [--vlan-map A:B] [--burst N]
 
   alloc     ns per get+put pair: cache, plain malloc/free and a naive Swift class, bursts of
             1/16/32/64 on one thread and a two-thread hand-off; variants alternate round by round.
@@ -24,6 +25,7 @@ usage: forwarder-bench alloc [--json] [--rounds N] [--pairs N] [--cache-preset k
             directions together), --rounds (default \(PipelineBenchmark.Options.defaultRounds)). Every round checks
             that every frame offered came out (translated) and stops with status 1 if not.
             --quick: --rounds \(PipelineBenchmark.Options.quickRounds) --frames \(PipelineBenchmark.Options.quickFrames) unless given (a CI smoke test).
+            --json: JSON lines instead of the table; --json-out FILE: the table, and the JSON lines in FILE.
   Build with -c release: `swift run -c release forwarder-bench alloc`.
 """
 
@@ -101,6 +103,7 @@ case "pipeline":
     while let flag = args.next() {
         switch flag {
         case "--json": options.json = true
+        case "--json-out": options.jsonPath = args.value()
         case "--rounds": rounds = args.positive()
         case "--frames": frames = args.positive()
         case "--quick": quick = true
