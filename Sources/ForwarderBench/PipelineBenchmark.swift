@@ -62,6 +62,17 @@ struct PipelineBenchmark {
         let ratioToCache2021: Double
         /// Plain median over the kernel-2021 cache's median (on the plain row only).
         let plainOverCache: Double?
+        /// Pool refills and flushes per 1000 frames over the timed rounds (nil for plain).
+        let refillsPerKiloframe: Double?
+        let flushesPerKiloframe: Double?
+    }
+
+    /// What one round measured.
+    struct RoundResult {
+        var nsPerFrame: Double
+        var frames: Int
+        var refills: UInt64
+        var flushes: UInt64
     }
 
     let options: Options
@@ -111,7 +122,7 @@ struct PipelineBenchmark {
         _ = round(&a, scenario, inside, outside, labels[0])
         _ = round(&b, scenario, inside, outside, labels[1])
         _ = round(&c, scenario, inside, outside, labels[2])
-        var samples: [[Double]] = [[], [], []]
+        var samples: [[RoundResult]] = [[], [], []]
         for _ in 0..<options.rounds {
             samples[0].append(round(&a, scenario, inside, outside, labels[0]))
             samples[1].append(round(&b, scenario, inside, outside, labels[1]))
@@ -126,12 +137,16 @@ struct PipelineBenchmark {
         for (pool, label) in [(pool2021, labels[0]), (pool2025, labels[1])] where pool.stats.outstanding != 0 {
             benchFailure("\(label): \(pool.stats.outstanding) heads never came back to the pool")
         }
-        let summaries = samples.map { Summary($0) }
+        let summaries = samples.map { Summary($0.map(\.nsPerFrame)) }
         let reference = summaries[0].median
         return Self.variants.indices.map { i in
-            Row(mode: scenario.mode, flows: scenario.flows, frameBytes: scenario.frameBytes, variant: Self.variants[i],
-                summary: summaries[i], ratioToCache2021: summaries[i].median / reference,
-                plainOverCache: Self.variants[i].allocator == "plain" ? summaries[i].median / reference : nil)
+            let isCache = Self.variants[i].allocator == "cache"
+            let kiloframes = Double(samples[i].reduce(0) { $0 + $1.frames }) / 1000
+            return Row(mode: scenario.mode, flows: scenario.flows, frameBytes: scenario.frameBytes,
+                       variant: Self.variants[i], summary: summaries[i], ratioToCache2021: summaries[i].median / reference,
+                       plainOverCache: isCache ? nil : summaries[i].median / reference,
+                       refillsPerKiloframe: isCache ? Double(samples[i].reduce(0) { $0 + $1.refills }) / kiloframes : nil,
+                       flushesPerKiloframe: isCache ? Double(samples[i].reduce(0) { $0 + $1.flushes }) / kiloframes : nil)
         }
     }
 
@@ -146,11 +161,12 @@ struct PipelineBenchmark {
 
     /// One round: offers `inside` frames on IN and `outside` on OUT, times the loop, checks that
     /// exactly the frames offered came out of the other port (and what the scenario checks on
-    /// the processor's counters). Returns ns per frame forwarded.
+    /// the processor's counters). Returns ns per frame forwarded and the allocator's pool traffic.
     func round<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable, S: PipelineScenario>(
         _ w: inout Worker<A, P, MemoryPort>, _ scenario: S, _ inside: Int, _ outside: Int,
-        _ label: String) -> Double {
+        _ label: String) -> RoundResult {
         let before = w.processor.counters
+        let allocatorBefore = w.allocator.counters
         let sentOut = w.outPort.sentCount, sentIn = w.inPort.sentCount
         let elapsed: UInt64
         do {
@@ -168,7 +184,11 @@ struct PipelineBenchmark {
                                              inside: inside, outside: outside) {
             benchFailure("\(label): \(problem)")
         }
-        return Double(elapsed) / Double(forwardedOut + forwardedIn)
+        let allocatorAfter = w.allocator.counters
+        return RoundResult(nsPerFrame: Double(elapsed) / Double(forwardedOut + forwardedIn),
+                           frames: forwardedOut + forwardedIn,
+                           refills: allocatorAfter.refills - allocatorBefore.refills,
+                           flushes: allocatorAfter.flushes - allocatorBefore.flushes)
     }
 
     /// The timed loop: nothing but the worker's own steps and the clock it reads per step, as in
@@ -227,6 +247,8 @@ struct PipelineBenchmark {
                     ("ns_per_frame_max", fixed(s.max, 3)), ("mframes_per_s", fixed(1000 / s.median, 3)),
                     ("ratio_to_cache_2021", fixed(r.ratioToCache2021, 3)),
                     ("plain_over_cache", r.plainOverCache.map { fixed($0, 3) } ?? "null"),
+                    ("pool_refills_per_kframe", r.refillsPerKiloframe.map { fixed($0, 2) } ?? "null"),
+                    ("pool_flushes_per_kframe", r.flushesPerKiloframe.map { fixed($0, 2) } ?? "null"),
                     ("vlan_map", r.mode == .vlan ? jsonString(options.vlanMap.joined(separator: ",")) : "null"),
                     ("rounds", "\(options.rounds)"), ("frames", "\(options.frames)"), ("burst", "\(options.burst)"),
                 ]
