@@ -242,7 +242,7 @@ struct AllocBenchmark {
                     ("ns_per_pair_max", fixed(s.max, 3)), ("ratio_to_cache", fixed(s.median / cacheMedian(c), 3)),
                     ("rounds", "\(options.rounds)"), ("pairs", "\(options.pairs)"),
                 ]
-                print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+                print(jsonLine(fields))
             }
             return
         }
@@ -265,12 +265,4 @@ struct AllocBenchmark {
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
-}
-
-func pad(_ s: String, _ width: Int) -> String {
-    s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
-}
-
-func fixed(_ x: Double, _ digits: Int) -> String {
-    String(format: "%.\(digits)f", x)
 }

@@ -1,4 +1,5 @@
 import BufferCache
+import VlanTranslation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,10 +7,25 @@ import Glibc
 let usage = """
 usage: forwarder-bench alloc [--json] [--rounds N] [--pairs N] [--cache-preset kernel-2021|kernel-2025]
        forwarder-bench layout [--json] [--rounds N] [--pairs N]
+       forwarder-bench pipeline [--json] [--json-out FILE] [--rounds N] [--frames N] [--quick]
+                                [--mode l2|vlan|nat[,...]] [--sizes N[,N...]] [--flows N[,N...]]
+                                [--vlan-map A:B] [--burst N]
 
-  alloc    ns per get+put pair: cache, plain malloc/free and a naive Swift class, bursts of
-           1/16/32/64 on one thread and a two-thread hand-off; variants alternate round by round.
-  layout   data in the head (one object) vs data from a second cache (head + fragment).
+  alloc     ns per get+put pair: cache, plain malloc/free and a naive Swift class, bursts of
+            1/16/32/64 on one thread and a two-thread hand-off; variants alternate round by round.
+  layout    data in the head (one object) vs data from a second cache (head + fragment).
+  pipeline  ns per frame through the real Worker on in-memory ports, one thread, no kernel: RX
+            copies each frame into its head, the processor runs, TX copies it out. Modes l2
+            (TransparentBridge, one way), vlan (--vlan-map, default 10:20, one way) and nat (the
+            NAT44 gateway, inside VLAN 10 / outside VLAN 20, UDP sessions present, both directions
+            on one worker, --flows sessions, default 1 and 10000); frame sizes --sizes (bytes
+            without FCS, 60-1514, default 64,1514); allocators cache kernel-2021, cache kernel-2025
+            and plain, alternating round by round within each case after an untimed warm-up round.
+            --frames per round per allocator (default \(PipelineBenchmark.Options.defaultFrames); nat: both
+            directions together), --rounds (default \(PipelineBenchmark.Options.defaultRounds)). Every round checks
+            that every frame offered came out (translated) and stops with status 1 if not.
+            --quick: --rounds \(PipelineBenchmark.Options.quickRounds) --frames \(PipelineBenchmark.Options.quickFrames) unless given (a CI smoke test).
+            --json: JSON lines instead of the table; --json-out FILE: the table, and the JSON lines in FILE.
   Build with -c release: `swift run -c release forwarder-bench alloc`.
 """
 
@@ -19,40 +35,107 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-var arguments = Array(CommandLine.arguments.dropFirst())
-guard let command = arguments.first else { fail("no command") }
-arguments.removeFirst()
-if command == "--help" || command == "-h" { print(usage); exit(0) }
+/// The command line after the command, read flag by flag.
+struct Arguments {
+    var rest: [String]
+    var flag = ""
 
-var options = AllocBenchmark.Options()
-while !arguments.isEmpty {
-    let flag = arguments.removeFirst()
-    func value() -> String {
-        guard !arguments.isEmpty else { fail("\(flag) needs a value") }
-        return arguments.removeFirst()
+    mutating func next() -> String? {
+        guard !rest.isEmpty else { return nil }
+        flag = rest.removeFirst()
+        return flag
     }
-    func positive() -> Int {
+
+    mutating func value() -> String {
+        guard !rest.isEmpty else { fail("\(flag) needs a value") }
+        return rest.removeFirst()
+    }
+
+    mutating func positive() -> Int {
         let v = value()
         guard let n = Int(v), n > 0 else { fail("\(flag): '\(v)' is not a positive integer") }
         return n
     }
-    switch flag {
-    case "--json": options.json = true
-    case "--rounds": options.rounds = positive()
-    case "--pairs": options.pairs = positive()
-    case "--cache-preset":
+
+    /// `N[,N...]`, each in `range`.
+    mutating func integers(in range: ClosedRange<Int>) -> [Int] {
         let v = value()
-        guard let p = HeadCache.Configuration(preset: v) else {
-            fail("--cache-preset: '\(v)' is not one of \(HeadCache.Configuration.presetNames.joined(separator: ", "))")
+        let items = v.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !items.isEmpty, items.allSatisfy({ $0.map(range.contains) ?? false }) else {
+            fail("\(flag): '\(v)' is not a comma-separated list of integers in \(range.lowerBound)-\(range.upperBound)")
         }
-        options.preset = p
-    case "--help", "-h": print(usage); exit(0)
-    default: fail("unknown option '\(flag)'")
+        return items.map { $0! }
     }
 }
 
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else { fail("no command") }
+arguments.removeFirst()
+if command == "--help" || command == "-h" { print(usage); exit(0) }
+var args = Arguments(rest: arguments)
+
 switch command {
-case "alloc": AllocBenchmark(options: options).run()
-case "layout": LayoutBenchmark(options: options).run()
-default: fail("unknown command '\(command)'")
+case "alloc", "layout":
+    var options = AllocBenchmark.Options()
+    while let flag = args.next() {
+        switch flag {
+        case "--json": options.json = true
+        case "--rounds": options.rounds = args.positive()
+        case "--pairs": options.pairs = args.positive()
+        case "--cache-preset":
+            let v = args.value()
+            guard let p = HeadCache.Configuration(preset: v) else {
+                fail("--cache-preset: '\(v)' is not one of \(HeadCache.Configuration.presetNames.joined(separator: ", "))")
+            }
+            options.preset = p
+        case "--help", "-h": print(usage); exit(0)
+        default: fail("unknown option '\(flag)' for \(command)")
+        }
+    }
+    if command == "alloc" { AllocBenchmark(options: options).run() } else { LayoutBenchmark(options: options).run() }
+
+case "pipeline":
+    typealias P = PipelineBenchmark.Options
+    var options = P()
+    var rounds: Int?, frames: Int?, quick = false
+    var modes: [PipelineBenchmark.Mode] = []
+    var vlanMap: [String] = []
+    while let flag = args.next() {
+        switch flag {
+        case "--json": options.json = true
+        case "--json-out": options.jsonPath = args.value()
+        case "--rounds": rounds = args.positive()
+        case "--frames": frames = args.positive()
+        case "--quick": quick = true
+        case "--mode":
+            let v = args.value()
+            for name in v.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let m = PipelineBenchmark.Mode(rawValue: String(name)) else {
+                    fail("--mode: '\(name)' is not one of l2, vlan, nat")
+                }
+                if !modes.contains(m) { modes.append(m) }
+            }
+        case "--sizes": options.sizes = args.integers(in: P.sizeRange)
+        case "--flows": options.natFlows = args.integers(in: P.flowRange)
+        case "--vlan-map": vlanMap.append(args.value())
+        case "--burst":
+            options.burst = args.positive()
+            guard options.burst <= 1024 else { fail("--burst: at most 1024") }
+        case "--help", "-h": print(usage); exit(0)
+        default: fail("unknown option '\(flag)' for pipeline")
+        }
+    }
+    options.rounds = rounds ?? (quick ? P.quickRounds : P.defaultRounds)
+    options.frames = frames ?? (quick ? P.quickFrames : P.defaultFrames)
+    if !modes.isEmpty { options.modes = PipelineBenchmark.Mode.allCases.filter(modes.contains) }
+    if !vlanMap.isEmpty { options.vlanMap = vlanMap }
+    do {
+        _ = try VlanMap(specs: options.vlanMap, passUnmapped: false)
+    } catch {
+        fail(error.message)
+    }
+    PipelineBenchmark(options: options).run()
+
+default:
+    fail("unknown command '\(command)'")
 }
