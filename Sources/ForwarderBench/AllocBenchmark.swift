@@ -1,4 +1,5 @@
 import BufferCache
+import Pipeline
 import Foundation
 import Synchronization
 
@@ -75,7 +76,7 @@ struct AllocBenchmark {
         let heads = UnsafeMutablePointer<PacketHead>.allocate(capacity: burst)
         defer { heads.deallocate() }
         let iterations = max(1, pairs / burst)
-        let start = nowNanoseconds()
+        let start = monotonicNanoseconds()
         if burst == 1 {
             for i in 0..<iterations {
                 guard let h = a.get() else { fatalError("allocation failed") }
@@ -94,7 +95,7 @@ struct AllocBenchmark {
                 a.putBulk(heads, count: n)
             }
         }
-        return Double(nowNanoseconds() - start) / Double(iterations * burst)
+        return Double(monotonicNanoseconds() - start) / Double(iterations * burst)
     }
 
     func classBurstLoop(burst: Int, pairs: Int) -> Double {
@@ -102,7 +103,7 @@ struct AllocBenchmark {
         var packets: [ClassPacket] = []
         packets.reserveCapacity(burst)
         let iterations = max(1, pairs / burst)
-        let start = nowNanoseconds()
+        let start = monotonicNanoseconds()
         for i in 0..<iterations {
             for j in 0..<burst {
                 let p = ClassPacket(bufferSize: size)
@@ -112,7 +113,7 @@ struct AllocBenchmark {
             }
             packets.removeAll(keepingCapacity: true)
         }
-        return Double(nowNanoseconds() - start) / Double(iterations * burst)
+        return Double(monotonicNanoseconds() - start) / Double(iterations * burst)
     }
 
     // MARK: two threads
@@ -213,9 +214,9 @@ struct AllocBenchmark {
             Thread {
                 ready.value.pointee.add(1, ordering: .relaxed)
                 while ready.value.pointee.load(ordering: .relaxed) < 2 {}
-                let start = nowNanoseconds()
+                let start = monotonicNanoseconds()
                 consume(ring, pairs)
-                let end = nowNanoseconds()
+                let end = monotonicNanoseconds()
                 elapsed.withLock { $0 = end - start }
                 consumerDone.signal()
             }.start()

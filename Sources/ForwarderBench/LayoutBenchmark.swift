@@ -1,4 +1,5 @@
 import BufferCache
+import Pipeline
 
 /// `forwarder-bench layout`: does the frame buffer ride in the head (one object, like a DPDK
 /// mbuf) or come from a second per-thread allocator (like the kernel's page_frag)? Both variants
@@ -38,7 +39,7 @@ struct LayoutBenchmark {
         let out = UnsafeMutablePointer<PacketHead>.allocate(capacity: burst)
         defer { out.deallocate() }
         let iterations = pairs / burst
-        let start = nowNanoseconds()
+        let start = monotonicNanoseconds()
         for i in 0..<iterations {
             let n = cache.getBulk(into: out, count: burst)
             for j in 0..<n {
@@ -47,7 +48,7 @@ struct LayoutBenchmark {
             }
             cache.putBulk(out, count: n)
         }
-        return Double(nowNanoseconds() - start) / Double(iterations * burst)
+        return Double(monotonicNanoseconds() - start) / Double(iterations * burst)
     }
 
     func splitLoop(_ heads: inout HeadCache, _ frags: inout HeadCache, pairs: Int) -> Double {
@@ -55,7 +56,7 @@ struct LayoutBenchmark {
         let data = UnsafeMutablePointer<PacketHead>.allocate(capacity: burst)
         defer { out.deallocate(); data.deallocate() }
         let iterations = pairs / burst
-        let start = nowNanoseconds()
+        let start = monotonicNanoseconds()
         for i in 0..<iterations {
             let n = heads.getBulk(into: out, count: burst)
             let m = frags.getBulk(into: data, count: n)
@@ -70,6 +71,6 @@ struct LayoutBenchmark {
             frags.putBulk(data, count: n)
             heads.putBulk(out, count: n)
         }
-        return Double(nowNanoseconds() - start) / Double(iterations * burst)
+        return Double(monotonicNanoseconds() - start) / Double(iterations * burst)
     }
 }

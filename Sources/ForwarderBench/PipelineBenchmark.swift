@@ -198,11 +198,11 @@ struct PipelineBenchmark {
         _ w: inout Worker<A, P, MemoryPort>, inside: Int, outside: Int) throws(PortError) -> UInt64 {
         w.inPort.remaining = inside
         w.outPort.remaining = outside
-        let start = nowNanoseconds()
+        let start = monotonicNanoseconds()
         while w.inPort.remaining > 0 || w.outPort.remaining > 0 {
             _ = try w.step(now: monotonicNanoseconds())
         }
-        return nowNanoseconds() - start
+        return monotonicNanoseconds() - start
     }
 
     /// Returns every head and checks the worker's own counters: no drop of any reason, every

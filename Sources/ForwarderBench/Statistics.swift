@@ -1,15 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Monotonic nanoseconds.
-@inline(__always)
-func nowNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
-
 /// Median, min and max of a sample.
 struct Summary {
     let median: Double
