@@ -22,6 +22,17 @@ swift build --scratch-path .build/tsan --sanitize=thread --product forwarder-ben
 .build/tsan/debug/forwarder-bench alloc --rounds 2 --pairs 20000 >/dev/null
 echo "no ThreadSanitizer reports"
 
+echo "== docs: every path they cite exists"
+/usr/bin/python3 scripts/check-docs.py
+
+echo "== pipeline benchmark smoke run (every mode x size x allocator; fails if a frame is lost)"
+swift build -c release --product forwarder-bench 2>&1 | tail -1
+.build/release/forwarder-bench pipeline --quick --json >/tmp/forwarder-pipeline-quick.json
+rows=$(wc -l </tmp/forwarder-pipeline-quick.json)
+# 4 modes (l2, vlan, nat 1 flow, nat 10,000 flows) x 2 sizes x 3 allocators
+if [ "$rows" -ne 24 ]; then echo "pipeline benchmark: $rows rows, expected 24"; exit 1; fi
+echo "$rows rows, every frame accounted for"
+
 if [ -d Tests/Integration ]; then
     echo "== integration tests: pytest (network namespaces, veth, real traffic)"
     swift build -c release --product forwarder
