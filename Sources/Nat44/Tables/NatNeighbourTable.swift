@@ -115,9 +115,14 @@ struct NatNeighbourTable: ~Copyable {
     mutating func hold(_ i: NeighbourIndex, _ head: PacketHead) -> Bool {
         guard let slot = table[i].pendingSlot else { return false }
         let s = Int(slot)
-        guard heldCount[s] < holdPerNeighbour else { return false }
-        held[s * holdPerNeighbour + heldCount[s]] = head
-        heldCount[s] += 1
+        let n = heldCount[s]
+        guard n < holdPerNeighbour else { return false }
+        held[s * holdPerNeighbour + n] = head
+        // A plain store, not `heldCount[s] += 1`: the ThreadSanitizer build of Swift 6.3.1 crashes
+        // on a compound assignment through a `let` field of this ~Copyable struct in a mutating
+        // method (its inout instrumentation takes `self`'s first word, an Int, as an address:
+        // "Invalid bitcast"); see docs/status.md.
+        heldCount[s] = n + 1
         return true
     }
 
