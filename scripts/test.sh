@@ -15,9 +15,10 @@ if ! swift test 2>&1 | tee /tmp/forwarder-unit-tests.log | grep -vE "^Test Case 
 fi
 
 echo "== thread sanitizer: the cache and pool across threads (forwarder-bench alloc under TSan)"
-# The Forwarder module does not compile with -sanitize=thread on Swift 6.3.1 (compiler crash), so
-# the TSan run covers BufferCache through the benchmark, whose two-thread cases exercise remote
-# frees under both policies. TSan exits 66 on any report.
+# The benchmark's two-thread cases exercise the cache's remote frees under both policies. Every
+# module compiles under TSan (docs/status.md: the Swift 6.3.1 crash and its workaround), but the
+# test bundle does not start under TSan yet (the malloc counter interposes too early), so the
+# unit suite is not run this way. TSan exits 66 on any report.
 swift build --scratch-path .build/tsan --sanitize=thread --product forwarder-bench 2>&1 | tail -1
 .build/tsan/debug/forwarder-bench alloc --rounds 2 --pairs 20000 >/dev/null
 echo "no ThreadSanitizer reports"
