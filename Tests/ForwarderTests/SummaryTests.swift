@@ -1,0 +1,82 @@
+@testable import BufferCache
+import Foundation
+import Nat44
+import Pipeline
+import XCTest
+@testable import Forwarder
+
+/// The stats line and the summaries are built from values only (snapshots, pool and kernel
+/// counters), so they can be checked without running a worker.
+final class SummaryTests: XCTestCase {
+    func options(_ line: String) throws -> Options {
+        guard case .run(let o) = try Options.parse(line.split(separator: " ").map(String.init)) else {
+            throw UsageError("not a run")
+        }
+        return o
+    }
+
+    func snapshot(frames: UInt64, drops: UInt64 = 0) -> Snapshot {
+        var d = DirectionCounters()
+        d.rxFrames = frames + drops
+        d.rxBytes = (frames + drops) * 60
+        d.txFrames = frames
+        d.txBytes = frames * 60
+        d.drop(.oversize, count: drops)
+        var a = AllocatorCounters()
+        a.gets = frames + drops
+        a.hits = frames + drops - 2
+        a.refills = 2
+        a.puts = frames + drops
+        return Snapshot(directions: (d, DirectionCounters()), allocator: a, nat: nil)
+    }
+
+    func testJSONSummaryCarriesTheCountersItWasGiven() throws {
+        let o = try options("eth0 eth1 --one-way --cache-preset kernel-2025 --json")
+        let pool = HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 256, highWater: 64)
+        let summary = Summary(options: o, totals: snapshot(frames: 1000, drops: 3), pool: pool,
+                              kernel: [KernelCounters(interface: "eth0", counters: (1003, 0, 0)),
+                                       KernelCounters(interface: "eth1", counters: nil)],
+                              elapsed: 2.5, stop: .signal(2))
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
+        XCTAssertEqual(json["mode"] as? String, "l2")
+        XCTAssertEqual(json["alloc"] as? String, "cache")
+        XCTAssertEqual(json["stopped_by"] as? String, "SIGINT")
+        XCTAssertTrue(json["error"] is NSNull)
+        let directions = try XCTUnwrap(json["directions"] as? [[String: Any]])
+        XCTAssertEqual(directions.count, 1, "--one-way has one direction")
+        XCTAssertEqual(directions[0]["tx_frames"] as? Int, 1000)
+        XCTAssertEqual(directions[0]["drops"] as? Int, 3)
+        let reasons = try XCTUnwrap(directions[0]["drops_by_reason"] as? [String: Int])
+        XCTAssertEqual(Set(reasons.keys), ["tx_failed", "oversize", "no_buffer", "vlan_unmapped", "malformed",
+                                           "no_headroom", "nat"])
+        XCTAssertEqual(reasons["oversize"], 3)
+        let cache = try XCTUnwrap(json["cache"] as? [String: Any])
+        XCTAssertEqual(cache["preset"] as? String, "kernel-2025")
+        XCTAssertEqual(cache["refills"] as? Int, 2)
+        XCTAssertEqual(cache["pool_heads"] as? Int, 256)
+        let pcap = try XCTUnwrap(json["pcap"] as? [String: [String: Int]])
+        XCTAssertEqual(pcap["eth0"]?["received"], 1003)
+        XCTAssertEqual(pcap["eth1"], [:], "counters that could not be read are left out")
+        XCTAssertTrue(json["nat"] is NSNull)
+    }
+
+    func testErrorStopIsReportedInTextAndJSON() throws {
+        let o = try options("eth0 eth1 --alloc plain")
+        let summary = Summary(options: o, totals: snapshot(frames: 5), pool: nil, kernel: [], elapsed: 1,
+                              stop: .error("eth1: receive failed: network is down"))
+        XCTAssertTrue(summary.textLines()[0].hasPrefix("stopped after an error after 1.0 s"))
+        XCTAssertTrue(summary.textLines().contains { $0.hasPrefix("  plain allocator: 5 heads allocated") })
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
+        XCTAssertEqual(json["stopped_by"] as? String, "error")
+        XCTAssertEqual(json["error"] as? String, "eth1: receive failed: network is down")
+        XCTAssertTrue(json["cache"] is NSNull)
+    }
+
+    func testStatsLineGivesTheRatesOfTheInterval() throws {
+        let o = try options("eth0 eth1 --one-way")
+        var line = StatsLine(options: o, startTime: 0, pool: true)
+        _ = line.next(now: 1_000_000_000, totals: snapshot(frames: 1000))
+        let text = line.next(now: 2_000_000_000, totals: snapshot(frames: 3000, drops: 7))
+        XCTAssertEqual(text, "[2.0s] in->out 2.0 kpps 1.0 Mbps drops oversize 7 | cache hit 100.00% refills 0 flushes 0")
+    }
+}
