@@ -28,6 +28,13 @@ struct Options {
         case plain
     }
 
+    /// How warnings and errors are written to stderr: `text` lines for people, `json` objects
+    /// (one per line, with a severity) for the journal and log collectors.
+    enum LogFormat: String, CaseIterable {
+        case text
+        case json
+    }
+
     var inName = ""
     var outName = ""
     var mode = Mode.transparent
@@ -45,6 +52,14 @@ struct Options {
     var busyPoll = false
     var debugHeads = false
     var maxHeads: Int?
+    /// `--metrics-file`: Prometheus text exposition, rewritten atomically every interval.
+    var metricsFile: String?
+    /// `--metrics-interval`; nil means the `--stats` interval, else 10 s.
+    var metricsInterval: Double?
+    /// `--capture-drops`: a pcapng file of dropped frames, each with its reason as a comment.
+    var captureDrops: String?
+    var captureLimit = 10_000
+    var logFormat = LogFormat.text
 
     enum Parsed {
         case run(Options)
@@ -59,6 +74,7 @@ struct Options {
         var vlanPassUnmapped = false
         var vlanNat = false
         var nat = NatArguments()
+        var seen: Set<String> = []
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             guard argument.hasPrefix("-"), argument != "-" else {
@@ -83,6 +99,7 @@ struct Options {
             func noValue() throws(UsageError) {
                 if inlineValue != nil { throw UsageError("\(flag) takes no value") }
             }
+            seen.insert(flag)
             switch flag {
             case "-h", "--help": return .help
             case "-V", "--version": return .version
@@ -113,6 +130,16 @@ struct Options {
             case "--busy-poll": try noValue(); o.busyPoll = true
             case "--debug-heads": try noValue(); o.debugHeads = true
             case "--max-heads": o.maxHeads = try integer(flag, try value(), in: 64...(1 << 24))
+            case "--metrics-file": o.metricsFile = try path(flag, try value())
+            case "--metrics-interval": o.metricsInterval = try seconds(flag, try value())
+            case "--capture-drops": o.captureDrops = try path(flag, try value())
+            case "--capture-limit": o.captureLimit = try integer(flag, try value(), in: 1...100_000_000)
+            case "--log-format":
+                let v = try value()
+                guard let f = LogFormat(rawValue: v) else {
+                    throw UsageError("--log-format: '\(v)' is not a format; use text or json")
+                }
+                o.logFormat = f
             case "--vlan-map": vlanMaps.append(try value())
             case "--vlan-pass-unmapped": try noValue(); vlanPassUnmapped = true
             case "--vlan-nat": try noValue(); vlanNat = true
@@ -148,6 +175,12 @@ struct Options {
         if vlanNat && o.oneWay {
             throw UsageError("--one-way does not combine with --vlan-nat: NAT needs both directions")
         }
+        if o.metricsInterval != nil && o.metricsFile == nil {
+            throw UsageError("--metrics-interval only applies with --metrics-file")
+        }
+        if seen.contains("--capture-limit") && o.captureDrops == nil {
+            throw UsageError("--capture-limit only applies with --capture-drops")
+        }
         if vlanNat {
             o.mode = .vlanNat(try nat.config())
         } else if !vlanMaps.isEmpty {
@@ -166,6 +199,12 @@ struct Options {
             throw UsageError("\(flag): \(n) is out of range; use \(range.lowerBound) to \(range.upperBound)")
         }
         return n
+    }
+
+    /// A file path for the forwarder to write: not empty, not a directory name.
+    static func path(_ flag: String, _ text: String) throws(UsageError) -> String {
+        guard !text.isEmpty, !text.hasSuffix("/") else { throw UsageError("\(flag): '\(text)' is not a file path") }
+        return text
     }
 
     static func seconds(_ flag: String, _ text: String) throws(UsageError) -> Double {

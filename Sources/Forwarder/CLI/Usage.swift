@@ -42,6 +42,12 @@ Output:
   --stats SECONDS           a line per interval on stderr: pps, Mbps, drops, cache
   --json                    the final summary as one JSON object on stdout
   -q, --quiet               no warnings, stats or text summary (errors still go to stderr)
+  --log-format text|json    warnings and errors as text lines or JSON objects [text]
+  --metrics-file PATH       Prometheus text format, rewritten atomically each interval
+                            (node_exporter textfile collector)
+  --metrics-interval S      [the --stats interval, else 10]
+  --capture-drops FILE      write dropped frames to a pcapng file, the reason as each comment
+  --capture-limit N         frames written at most [10000]
   -h, --help, -V, --version
 
 SIGINT or SIGTERM stops cleanly: queued frames are sent, then the summary is printed.
