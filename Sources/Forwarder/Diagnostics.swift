@@ -2,9 +2,56 @@
 import Glibc
 #endif
 
-/// Writes one line to stderr, prefixed with the program's name (no Foundation, safe from any
-/// thread: one write per line, so lines from two threads never interleave).
+/// How serious a message on stderr is.
+enum Severity: String, Sendable {
+    case error
+    case warning
+    /// The stats lines and the text summary.
+    case info
+}
+
+/// The forwarder's stderr logger: one line per message, one write(2) per line (lines from two
+/// threads never interleave), no Foundation, safe from any thread.
+///
+/// `text` (the default) keeps the historical lines: `forwarder: message` for errors and info,
+/// `forwarder: warning: message` for warnings. `json` writes one object per line:
+/// `{"severity":"warning","interface":"eth0","message":"..."}`, `interface` left out when the
+/// message is not about one.
+enum Log {
+    /// Set once by `main` before any thread starts (from `--log-format`); read-only afterwards.
+    nonisolated(unsafe) static var format = Options.LogFormat.text
+
+    static func error(_ message: String, interface: String? = nil) { write(.error, message, interface: interface) }
+    static func warning(_ message: String, interface: String? = nil) { write(.warning, message, interface: interface) }
+    static func info(_ message: String, interface: String? = nil) { write(.info, message, interface: interface) }
+
+    static func write(_ severity: Severity, _ message: String, interface: String? = nil) {
+        var text = line(severity, message, interface: interface, format: format)
+        text.withUTF8 { buffer in _ = Glibc.write(2, buffer.baseAddress, buffer.count) }
+    }
+
+    /// The line as written, with its newline.
+    static func line(_ severity: Severity, _ message: String, interface: String?, format: Options.LogFormat) -> String {
+        switch format {
+        case .text:
+            return "forwarder: " + (severity == .warning ? "warning: " : "") + message + "\n"
+        case .json:
+            var o = JSONObject()
+            o.add("severity", severity.rawValue)
+            if let interface { o.add("interface", interface) }
+            o.add("message", message)
+            return o.text + "\n"
+        }
+    }
+
+    /// Which of `names` a message is about, when it starts with `NAME:` or `NAME/`: for errors
+    /// whose type carries only text (RuntimeError, a worker's PortError).
+    static func interface(of message: String, among names: [String]) -> String? {
+        names.first { !$0.isEmpty && (message.hasPrefix($0 + ":") || message.hasPrefix($0 + " ")) }
+    }
+}
+
+/// An error line on stderr (`forwarder: message`); `Log.error` with no interface.
 func printError(_ message: String) {
-    var line = "forwarder: " + message + "\n"
-    line.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+    Log.error(message)
 }

@@ -5,10 +5,13 @@ import Glibc
 /// Entry point: parse everything, then run; exit status 0 ok, 1 runtime failure, 2 usage error.
 func main() -> Int32 {
     let parsed: Options.Parsed
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    // Usage errors are JSON only when the command line itself says --log-format json.
+    Log.format = Options.earlyLogFormat(arguments)
     do {
-        parsed = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+        parsed = try Options.parse(arguments)
     } catch {
-        printError(error.message)
+        Log.error(error.message)
         return 2
     }
     switch parsed {
@@ -19,10 +22,11 @@ func main() -> Int32 {
         print("forwarder \(forwarderVersion)")
         return 0
     case .run(let options):
+        Log.format = options.logFormat
         do {
             return try Runner(options: options).run()
         } catch {
-            printError(error.message)
+            Log.error(error.message, interface: Log.interface(of: error.message, among: [options.inName, options.outName]))
             return 1
         }
     }

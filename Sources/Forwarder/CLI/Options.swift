@@ -67,14 +67,12 @@ struct Options {
         case version
     }
 
+    /// Parses the command line and, with `--config FILE`, that file first: an option given on
+    /// the command line replaces all of the file's entries for it. Every option, from either
+    /// place, goes through `OptionTable`.
     static func parse(_ arguments: [String]) throws(UsageError) -> Parsed {
-        var o = Options()
+        var command: [Setting] = []
         var positional: [String] = []
-        var vlanMaps: [String] = []
-        var vlanPassUnmapped = false
-        var vlanNat = false
-        var nat = NatArguments()
-        var seen: Set<String> = []
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             guard argument.hasPrefix("-"), argument != "-" else {
@@ -85,82 +83,131 @@ struct Options {
                 positional.append(contentsOf: rest)
                 break
             }
+            let spec: OptionSpec
             var flag = argument
             var inlineValue: String?
-            if let eq = argument.firstIndex(of: "="), argument.hasPrefix("--") {
-                flag = String(argument[..<eq])
-                inlineValue = String(argument[argument.index(after: eq)...])
-            }
-            func value() throws(UsageError) -> String {
-                if let v = inlineValue { return v }
-                guard let v = rest.popFirst() else { throw UsageError("\(flag) needs a value (see forwarder --help)") }
-                return v
-            }
-            func noValue() throws(UsageError) {
-                if inlineValue != nil { throw UsageError("\(flag) takes no value") }
-            }
-            seen.insert(flag)
-            switch flag {
-            case "-h", "--help": return .help
-            case "-V", "--version": return .version
-            case "--one-way": try noValue(); o.oneWay = true
-            case "--filter":
-                let f = try value()
-                guard !f.isEmpty else { throw UsageError("--filter: the expression is empty") }
-                o.filter = f
-            case "--alloc":
-                let v = try value()
-                guard let a = Allocator(rawValue: v) else {
-                    throw UsageError("--alloc: '\(v)' is not an allocator; use cache or plain")
+            if argument.hasPrefix("--") {
+                if let eq = argument.firstIndex(of: "=") {
+                    flag = String(argument[..<eq])
+                    inlineValue = String(argument[argument.index(after: eq)...])
                 }
-                o.allocator = a
-            case "--cache-preset":
-                let v = try value()
-                guard let p = HeadCache.Preset(rawValue: v) else {
-                    throw UsageError("--cache-preset: '\(v)' is not a preset; use \(HeadCache.Configuration.presetNames.joined(separator: " or "))")
-                }
-                o.cachePreset = p
-            case "--burst": o.burst = try integer(flag, try value(), in: 1...1024)
-            case "--snaplen": o.snaplen = try integer(flag, try value(), in: 64...65535)
-            case "--buffer-size": o.bufferSize = try integer(flag, try value(), in: 65536...(1 << 31 - 1))
-            case "--duration": o.duration = try seconds(flag, try value())
-            case "--stats": o.statsInterval = try seconds(flag, try value())
-            case "--json": try noValue(); o.json = true
-            case "-q", "--quiet": try noValue(); o.quiet = true
-            case "--busy-poll": try noValue(); o.busyPoll = true
-            case "--debug-heads": try noValue(); o.debugHeads = true
-            case "--max-heads": o.maxHeads = try integer(flag, try value(), in: 64...(1 << 24))
-            case "--metrics-file": o.metricsFile = try path(flag, try value())
-            case "--metrics-interval": o.metricsInterval = try seconds(flag, try value())
-            case "--capture-drops": o.captureDrops = try path(flag, try value())
-            case "--capture-limit": o.captureLimit = try integer(flag, try value(), in: 1...100_000_000)
-            case "--log-format":
-                let v = try value()
-                guard let f = LogFormat(rawValue: v) else {
-                    throw UsageError("--log-format: '\(v)' is not a format; use text or json")
-                }
-                o.logFormat = f
-            case "--vlan-map": vlanMaps.append(try value())
-            case "--vlan-pass-unmapped": try noValue(); vlanPassUnmapped = true
-            case "--vlan-nat": try noValue(); vlanNat = true
-            default:
-                guard NatArguments.flags.contains(flag) else {
+                guard let s = OptionTable.byName[String(flag.dropFirst(2))] else {
                     throw UsageError("unknown option '\(flag)' (see forwarder --help)")
                 }
-                try nat.take(flag, try value())
+                spec = s
+            } else {
+                guard argument.count == 2, let s = OptionTable.byShort[argument.last!] else {
+                    throw UsageError("unknown option '\(flag)' (see forwarder --help)")
+                }
+                spec = s
+            }
+            if spec.name == "help" { return .help }
+            if spec.name == "version" { return .version }
+            if spec.takesValue {
+                if inlineValue == nil { inlineValue = rest.popFirst() }
+                guard let v = inlineValue else { throw UsageError("\(flag) needs a value (see forwarder --help)") }
+                command.append(Setting(name: spec.name, value: v))
+            } else {
+                if inlineValue != nil { throw UsageError("\(flag) takes no value") }
+                command.append(Setting(name: spec.name, value: "yes"))
             }
         }
-        guard positional.count == 2 else {
-            if positional.isEmpty { throw UsageError("missing interfaces: forwarder IN OUT [options] (see forwarder --help)") }
-            if positional.count == 1 { throw UsageError("missing the OUT interface: forwarder IN OUT [options]") }
+        if !positional.isEmpty, let s = command.first(where: { $0.name == "in" || $0.name == "out" }) {
+            throw UsageError("--\(s.name) and the positional interfaces do not combine: give IN OUT or --in IN --out OUT")
+        }
+        guard positional.count <= 2 else {
             throw UsageError("too many arguments: '\(positional[2...].joined(separator: " "))'; expected forwarder IN OUT [options]")
         }
-        o.inName = positional[0]
-        o.outName = positional[1]
+        for (name, value) in zip(["in", "out"], positional) { command.append(Setting(name: name, value: value)) }
+        var settings: [Setting] = []
+        if let path = command.last(where: { $0.name == "config" })?.value {
+            let given = Set(command.map(\.name))
+            settings = try ConfigFile.load(path).filter { !given.contains($0.name) }
+        }
+        settings += command.filter { $0.name != "config" }
+        return .run(try build(settings))
+    }
+
+    /// The options from settings in order (the file's, then the command line's); a setting's
+    /// error is prefixed with its `FILE:LINE` when it comes from a file.
+    static func build(_ settings: [Setting]) throws(UsageError) -> Options {
+        var o = Options()
+        var vlanMaps: [String] = []
+        var vlanPassUnmapped = false
+        var vlanNat = false
+        var nat = NatArguments()
+        var seen: Set<String> = []
+        var inName: String?
+        var outName: String?
+        for setting in settings {
+            let flag = "--" + setting.name
+            let value = setting.value
+            let on = value == "yes"
+            seen.insert(setting.name)
+            do throws(UsageError) {
+                switch setting.name {
+                case "in": inName = value
+                case "out": outName = value
+                case "one-way": o.oneWay = on
+                case "filter":
+                    guard !value.isEmpty else { throw UsageError("--filter: the expression is empty") }
+                    o.filter = value
+                case "alloc":
+                    guard let a = Allocator(rawValue: value) else {
+                        throw UsageError("--alloc: '\(value)' is not an allocator; use cache or plain")
+                    }
+                    o.allocator = a
+                case "cache-preset":
+                    guard let p = HeadCache.Preset(rawValue: value) else {
+                        throw UsageError("--cache-preset: '\(value)' is not a preset; use \(HeadCache.Configuration.presetNames.joined(separator: " or "))")
+                    }
+                    o.cachePreset = p
+                case "burst": o.burst = try integer(flag, value, in: 1...1024)
+                case "snaplen": o.snaplen = try integer(flag, value, in: 64...65535)
+                case "buffer-size": o.bufferSize = try integer(flag, value, in: 65536...(1 << 31 - 1))
+                case "duration": o.duration = try seconds(flag, value)
+                case "stats": o.statsInterval = try seconds(flag, value)
+                case "json": o.json = on
+                case "quiet": o.quiet = on
+                case "busy-poll": o.busyPoll = on
+                case "debug-heads": o.debugHeads = on
+                case "max-heads": o.maxHeads = try integer(flag, value, in: 64...(1 << 24))
+                case "metrics-file": o.metricsFile = try path(flag, value)
+                case "metrics-interval": o.metricsInterval = try seconds(flag, value)
+                case "capture-drops": o.captureDrops = try path(flag, value)
+                case "capture-limit": o.captureLimit = try integer(flag, value, in: 1...100_000_000)
+                case "log-format":
+                    guard let f = LogFormat(rawValue: value) else {
+                        throw UsageError("--log-format: '\(value)' is not a format; use text or json")
+                    }
+                    o.logFormat = f
+                case "vlan-map": vlanMaps.append(value)
+                case "vlan-pass-unmapped": vlanPassUnmapped = on
+                case "vlan-nat": vlanNat = on
+                default:
+                    guard NatArguments.flags.contains(flag) else {
+                        preconditionFailure("an option in OptionTable that the parser does not know: \(flag)")
+                    }
+                    try nat.take(flag, value)
+                }
+            } catch {
+                guard let origin = setting.origin else { throw error }
+                throw UsageError("\(origin): \(error.message)")
+            }
+        }
+        guard let inName, let outName else {
+            if inName == nil && outName == nil {
+                throw UsageError("missing interfaces: forwarder IN OUT [options] (see forwarder --help)")
+            }
+            if outName == nil { throw UsageError("missing the OUT interface: forwarder IN OUT [options]") }
+            throw UsageError("missing the IN interface: forwarder IN OUT [options]")
+        }
+        o.inName = inName
+        o.outName = outName
         guard o.inName != o.outName else {
             throw UsageError("IN and OUT are both '\(o.inName)': give two different interfaces")
         }
-        for name in [o.inName, o.outName] where name.utf8.count > 15 || name.contains("/") {
+        for name in [o.inName, o.outName] where name.isEmpty || name.utf8.count > 15 || name.contains("/") {
             throw UsageError("'\(name)' is not a valid interface name (at most 15 characters, no '/')")
         }
         if vlanNat && !vlanMaps.isEmpty {
@@ -178,7 +225,7 @@ struct Options {
         if o.metricsInterval != nil && o.metricsFile == nil {
             throw UsageError("--metrics-interval only applies with --metrics-file")
         }
-        if seen.contains("--capture-limit") && o.captureDrops == nil {
+        if seen.contains("capture-limit") && o.captureDrops == nil {
             throw UsageError("--capture-limit only applies with --capture-drops")
         }
         if vlanNat {
@@ -190,7 +237,20 @@ struct Options {
         if let f = o.filter, let problem = PcapFilter.check(f, snaplen: o.snaplen) {
             throw UsageError("--filter '\(f)': \(problem)")
         }
-        return .run(o)
+        return o
+    }
+
+    /// The log format usage errors are written in: `json` only when the command line says
+    /// `--log-format json` (or `=json`), the rest (and a configuration file's `log-format`) is
+    /// not known until parsing succeeds.
+    static func earlyLogFormat(_ arguments: [String]) -> LogFormat {
+        var format = LogFormat.text
+        var rest = arguments[...]
+        while let a = rest.popFirst(), a != "--" {
+            if a == "--log-format", let v = rest.popFirst() { format = LogFormat(rawValue: v) ?? format }
+            if a.hasPrefix("--log-format=") { format = LogFormat(rawValue: String(a.dropFirst(13))) ?? format }
+        }
+        return format
     }
 
     static func integer(_ flag: String, _ text: String, in range: ClosedRange<Int>) throws(UsageError) -> Int {

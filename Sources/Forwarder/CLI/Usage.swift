@@ -2,9 +2,15 @@ let forwarderVersion = "0.1.0"
 
 let usageText = """
 usage: forwarder IN OUT [options]
+       forwarder --config FILE [options]
 
 Moves Ethernet frames between two interfaces over AF_PACKET (libpcap), both ways, taking packet
 heads from a per-thread cache modelled on the Linux NAPI skb cache. Needs root or CAP_NET_RAW.
+
+Configuration:
+  --config FILE             read 'option = value' lines from FILE (the long options' names);
+                            an option on the command line replaces the file's value(s)
+  --in NAME, --out NAME     the interfaces, instead of IN OUT (e.g. 'in = eth0' in a file)
 
 Forwarding:
   --one-way                 only IN -> OUT

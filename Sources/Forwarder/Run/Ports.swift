@@ -43,17 +43,17 @@ struct Ports {
 
     /// What may stop traffic or corrupt it, each with its fix: no carrier, offloads, and (in NAT
     /// mode) kernel addresses that would answer ARP beside the gateway.
-    func warnings(nat: Bool) -> [String] {
-        var warnings: [String] = []
+    func warnings(nat: Bool) -> [(interface: String, message: String)] {
+        var warnings: [(interface: String, message: String)] = []
         for f in [facts.0, facts.1] {
-            if !f.running { warnings.append("\(f.name) is up but has no carrier (link down): nothing will flow until it does") }
-            warnings += f.offloadWarnings()
+            if !f.running { warnings.append((f.name, "\(f.name) is up but has no carrier (link down): nothing will flow until it does")) }
+            warnings += f.offloadWarnings().map { (f.name, $0) }
         }
         guard nat else { return warnings }
         for f in [facts.0, facts.1] {
             for address in kernelIPv4Addresses(on: f.name) {
-                warnings.append("\(f.name) also has the kernel address \(address): the kernel will answer ARP and "
-                    + "send its own RSTs and ICMP errors beside the NAT; remove it: ip addr del \(address) dev \(f.name)")
+                warnings.append((f.name, "\(f.name) also has the kernel address \(address): the kernel will answer ARP and "
+                    + "send its own RSTs and ICMP errors beside the NAT; remove it: ip addr del \(address) dev \(f.name)"))
             }
         }
         return warnings

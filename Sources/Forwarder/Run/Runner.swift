@@ -26,7 +26,7 @@ final class Runner {
         if !options.quiet {
             var isNat = false
             if case .vlanNat = mode { isNat = true }
-            for w in ports.warnings(nat: isNat) { printError("warning: " + w) }
+            for w in ports.warnings(nat: isNat) { Log.warning(w.message, interface: w.interface) }
         }
         let pool = options.allocator == .cache ? HeadPool(.init(maxHeads: options.maxHeads)) : nil
         StopControl.install()
@@ -49,8 +49,8 @@ final class Runner {
         let summary = Summary(options: options, totals: totals(), pool: pool?.stats, kernel: ports.kernelStats(),
                               elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
                               stop: failure.message.map { .error($0) } ?? StopControl.reason)
-        if case .error(let message) = summary.stop { printError(message) }
-        if options.json { print(summary.json()) } else if !options.quiet { for l in summary.textLines() { printError(l) } }
+        if case .error(let message) = summary.stop { Log.error(message, interface: Log.interface(of: message, among: [options.inName, options.outName])) }
+        if options.json { print(summary.json()) } else if !options.quiet { for l in summary.textLines() { Log.info(l) } }
         if case .error = summary.stop { return 1 }
         return 0
     }
@@ -65,7 +65,7 @@ final class Runner {
             if let deadline, now >= deadline { return }
             if let next = nextStats, let interval, now >= next {
                 let line = statsLine.next(now: now, totals: totals())
-                if !options.quiet { printError(line) }
+                if !options.quiet { Log.info(line) }
                 nextStats = next + interval
                 continue
             }
@@ -90,7 +90,8 @@ final class Runner {
         settings.busyPoll = options.busyPoll
         settings.mtu = (ports.facts.0.mtu, ports.facts.1.mtu)
         settings.portNames = (options.inName, options.outName)
-        if !options.quiet { settings.warn = { printError("warning: " + $0) } }
+        let names = [options.inName, options.outName], input = inputs.count == 1 ? (inputs[0] == .inside ? names[0] : names[1]) : nil
+        if !options.quiet { settings.warn = { Log.warning($0, interface: input ?? Log.interface(of: $0, among: names)) } }
         var cacheConfig = options.cachePreset.configuration
         cacheConfig.debugChecks = options.debugHeads
         let handles = ports.handles, failure = self.failure
