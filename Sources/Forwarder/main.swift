@@ -26,7 +26,7 @@ func main() -> Int32 {
         do {
             return try Runner(options: options).run()
         } catch {
-            Log.error(error.message, interface: Log.interface(of: error.message, among: [options.inName, options.outName]))
+            Log.error(error.message, interface: error.interface ?? Log.interface(of: error.message, among: [options.inName, options.outName]))
             return 1
         }
     }

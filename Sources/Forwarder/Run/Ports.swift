@@ -10,24 +10,21 @@ struct Ports {
     /// Looks both interfaces up, checks they are up, and opens them; errors name the interface
     /// and the fix (exit status 1).
     init(_ options: Options) throws(RuntimeError) {
-        do {
-            facts = (try InterfaceFacts.lookup(options.inName), try InterfaceFacts.lookup(options.outName))
-        } catch {
-            throw RuntimeError(error.message)
+        func lookup(_ name: String) throws(RuntimeError) -> InterfaceFacts {
+            do { return try InterfaceFacts.lookup(name) } catch { throw RuntimeError(error.message, interface: name) }
         }
+        facts = (try lookup(options.inName), try lookup(options.outName))
         for f in [facts.0, facts.1] where !f.up {
-            throw RuntimeError("\(f.name) is down; bring it up first: ip link set \(f.name) up")
+            throw RuntimeError("\(f.name) is down; bring it up first: ip link set \(f.name) up", interface: f.name)
         }
         var capture = CaptureOptions()
         capture.snaplen = options.snaplen
         capture.bufferSize = options.bufferSize
         capture.filter = options.filter
-        do {
-            handles = (try PcapPort.Handle(name: options.inName, options: capture),
-                       try PcapPort.Handle(name: options.outName, options: capture))
-        } catch {
-            throw RuntimeError(error.message)
+        func openPort(_ name: String) throws(RuntimeError) -> PcapPort.Handle {
+            do { return try PcapPort.Handle(name: name, options: capture) } catch { throw RuntimeError(error.message, interface: name) }
         }
+        handles = (try openPort(options.inName), try openPort(options.outName))
     }
 
     /// The NAT configuration completed with the interfaces' MACs and MTUs.
