@@ -178,6 +178,7 @@ def test_manual_page(installed):
 
 def test_capabilities(installed):
     r = run(["getcap", at(installed, "/usr/local/sbin/forwarder")])
+    assert r.stdout.strip(), "getcap: the installed binary has no file capabilities"
     caps = r.stdout.split()[-1]  # "cap_net_admin,cap_net_raw=ep" (getcap's own order)
     names, _, flags = caps.partition("=")
     assert set(names.split(",")) == {"cap_net_raw", "cap_net_admin"} and flags == "ep", r.stdout
@@ -299,6 +300,39 @@ def test_completion(installed, testbed):
     for opt in ["--config", "--metrics-file", "--capture-drops"]:
         got = _complete(tw, [opt, example_dir + "forwarder.conf.ex"])
         assert got == [example_dir + "forwarder.conf.example"], (opt, got)
+
+
+def test_reinstall(installed):
+    """Installing again over an installation gives the same manifest (the directories the first
+    one created stay recorded, so that --uninstall still removes them)."""
+    manifest = at(installed, "/usr/local/share/forwarder/install-manifest")
+    with open(manifest) as f:
+        first = f.read()
+    _install(installed["destdir"], "--no-build")
+    with open(manifest) as f:
+        assert f.read() == first
+    assert "cap_net_raw" in run(["getcap", at(installed, "/usr/local/sbin/forwarder")]).stdout
+
+
+def test_missing_source_file_fails_clearly():
+    """A checkout without docs/man/forwarder.8 (or the example configuration): exit 1 naming
+    the file, nothing installed."""
+    work = tempfile.mkdtemp(prefix="fwd-partial-")
+    try:
+        repo = os.path.join(work, "repo")
+        os.makedirs(os.path.join(repo, "scripts"))
+        shutil.copy(INSTALL, os.path.join(repo, "scripts"))
+        shutil.copytree(os.path.join(REPO, "dist"), os.path.join(repo, "dist"))
+        os.makedirs(os.path.join(repo, "docs"))
+        shutil.copy(os.path.join(REPO, "docs", "forwarder.conf.example"), os.path.join(repo, "docs"))
+        destdir = os.path.join(work, "root")
+        r = run([os.path.join(repo, "scripts", "install.sh"), "--no-build"], check=False,
+                env=dict(os.environ, PREFIX=PREFIX, DESTDIR=destdir))
+        assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+        assert "docs/man/forwarder.8" in r.stderr and "missing" in r.stderr, r.stderr
+        assert not os.path.exists(destdir), "something was installed"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_uninstall_restores_the_root(installed):
