@@ -260,45 +260,68 @@ def test_unit_verifies(installed):
         shutil.rmtree(vdir, ignore_errors=True)
 
 
-def _complete(tw, words, cword=None):
-    """COMPREPLY of the installed completion for `words` (the command line, the last word being
-    completed unless cword says otherwise)."""
+BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
+
+
+def _complete_with(tw, words, framework):
+    """COMPREPLY of the installed completion when the last of `words` is being completed, as
+    bash calls it: COMP_WORDS split at '=' too (COMP_WORDBREAKS), COMP_LINE as typed. With
+    `framework`, bash-completion's own functions (_init_completion) are loaded first."""
     comp = at(tw, "/usr/local/share/bash-completion/completions/forwarder")
     binary = at(tw, "/usr/local/sbin/forwarder")
-    words = [binary] + list(words)
-    cword = len(words) - 1 if cword is None else cword
-    quoted = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
-    script = (f"source '{comp}'; COMP_WORDS=({quoted}); COMP_CWORD={cword}; "
-              f"COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; _forwarder; "
-              "printf '%s\\n' \"${COMPREPLY[@]}\"")
+    line = " ".join([binary] + list(words))
+    comp_words = [binary]
+    for w in words:
+        if "=" in w and w.startswith("--"):
+            name, _, value = w.partition("=")
+            comp_words += [name, "="] + ([value] if value else [])
+        else:
+            comp_words.append(w)
+    quote = lambda w: "'" + w.replace("'", "'\\''") + "'"
+    script = (("source " + BASH_COMPLETION + "; " if framework else "")
+              + f"source {quote(comp)}; COMP_WORDS=({' '.join(quote(w) for w in comp_words)}); "
+              f"COMP_CWORD={len(comp_words) - 1}; COMP_LINE={quote(line)}; "
+              "COMP_POINT=${#COMP_LINE}; _forwarder; printf '%s\\n' \"${COMPREPLY[@]}\"")
     r = run(["bash", "--norc", "--noprofile", "-c", script])
     return [l for l in r.stdout.splitlines() if l]
 
 
-def test_completion(installed, testbed):
+@pytest.mark.parametrize("framework", [False, True], ids=["plain-bash", "bash-completion"])
+def test_completion(installed, testbed, framework):
+    assert os.path.isfile(BASH_COMPLETION), \
+        f"{BASH_COMPLETION} missing: apt-get install -y bash-completion (or scripts/install-deps.sh)"
     tw = installed
+
+    def _complete(words):
+        return _complete_with(tw, words, framework)
+
     helptext = run([at(tw, "/usr/local/sbin/forwarder"), "--help"]).stdout
-    got = _complete(tw, ["--"])
+    got = _complete(["--"])
     for opt in ["--alloc", "--cache-preset", "--log-format", "--metrics-file", "--capture-drops",
                 "--vlan-nat", "--timeout-tcp-transitory", "--help"]:
         assert opt in got, f"{opt} not completed: {got}"
     assert all(o in helptext for o in got), f"completed options not in --help: {got}"
-    assert _complete(tw, ["--al"]) == ["--alloc"]
-    assert sorted(_complete(tw, ["--alloc", ""])) == ["cache", "plain"]
-    assert sorted(_complete(tw, ["--cache-preset", ""])) == ["kernel-2021", "kernel-2025"]
-    assert sorted(_complete(tw, ["--log-format", ""])) == ["json", "text"]
+    assert _complete(["--al"]) == ["--alloc"]
+    assert sorted(_complete(["--alloc", ""])) == ["cache", "plain"]
+    assert sorted(_complete(["--cache-preset", ""])) == ["kernel-2021", "kernel-2025"]
+    assert sorted(_complete(["--log-format", ""])) == ["json", "text"]
+    assert sorted(_complete(["--log-format="])) == ["json", "text"]
+    assert _complete(["--alloc=pl"]) == ["plain"]
     # Interfaces for IN and OUT (positional, and --in/--out), none after both are given.
-    first = _complete(tw, [testbed.prefix])
+    first = _complete([testbed.prefix])
     assert sorted(first) == sorted([testbed.in_if, testbed.out_if]), first
-    second = _complete(tw, ["--stats", "1", testbed.in_if, testbed.prefix])
+    second = _complete(["--stats", "1", testbed.in_if, testbed.prefix])
     assert sorted(second) == sorted([testbed.in_if, testbed.out_if]), second
-    assert _complete(tw, [testbed.in_if, testbed.out_if, testbed.prefix]) == []
-    assert sorted(_complete(tw, ["--in", testbed.prefix])) == sorted([testbed.in_if, testbed.out_if])
-    assert "lo" in _complete(tw, ["--out", ""])
+    assert _complete([testbed.in_if, testbed.out_if, testbed.prefix]) == []
+    third = _complete(["--stats=1", "--json", testbed.in_if, "--alloc", "plain", testbed.prefix])
+    assert sorted(third) == sorted([testbed.in_if, testbed.out_if]), third
+    assert _complete(["--stats=1", testbed.in_if, testbed.out_if, testbed.prefix]) == []
+    assert sorted(_complete(["--in", testbed.prefix])) == sorted([testbed.in_if, testbed.out_if])
+    assert "lo" in _complete(["--out", ""])
     # File names for --config, --metrics-file, --capture-drops.
     example_dir = at(tw, "/usr/local/share/doc/forwarder/")
     for opt in ["--config", "--metrics-file", "--capture-drops"]:
-        got = _complete(tw, [opt, example_dir + "forwarder.conf.ex"])
+        got = _complete([opt, example_dir + "forwarder.conf.ex"])
         assert got == [example_dir + "forwarder.conf.example"], (opt, got)
 
 
