@@ -1,8 +1,10 @@
 """scripts/install.sh into a throwaway root (DESTDIR, PREFIX=/usr/local), the installed files,
 and scripts/install.sh --uninstall leaving that root exactly as it was.
 
-The installed binary forwards frames as user nobody through its file capabilities (and under
-prctl(PR_SET_MDWE), the kernel's MemoryDenyWriteExecute, which the unit sets); the installed
+The installed binary forwards frames as user nobody through its file capabilities, and with
+the credentials the unit gives it (a non-root uid, ambient CAP_NET_RAW/CAP_NET_ADMIN, that
+bounding set, no new privileges; emulated with setpriv, systemd is not PID 1 here), both under
+prctl(PR_SET_MDWE), the kernel's MemoryDenyWriteExecute, which the unit sets; the installed
 unit passes `systemd-analyze verify`; the manual page renders and man finds it; the completion
 completes. The throwaway root is a fresh directory in the temporary directory when that file
 system keeps file capabilities (not nosuid, extended attributes), else under the repository's
@@ -184,13 +186,29 @@ def test_capabilities(installed):
     assert set(names.split(",")) == {"cap_net_raw", "cap_net_admin"} and flags == "ep", r.stdout
 
 
+# What the unit gives the process (DynamicUser, AmbientCapabilities, CapabilityBoundingSet,
+# NoNewPrivileges), without systemd: a non-root uid of the dynamic range, the two capabilities
+# ambient, nothing else in the bounding set, no new privileges.
+UNIT_CREDENTIALS = ["setpriv", "--reuid=61234", "--regid=61234", "--clear-groups",
+                    "--inh-caps=-all,+net_raw,+net_admin", "--ambient-caps=-all,+net_raw,+net_admin",
+                    "--bounding-set=-all,+net_raw,+net_admin", "--no-new-privs"]
+
+
 def test_forwards_as_nobody(installed, testbed, forwarder):
     """The installed binary, run as nobody (no root, only its file capabilities) with W+X
     memory refused, forwards frames both ways, byte for byte, exactly once."""
+    _forward_both_ways(installed, testbed, forwarder, NOBODY + MDWE, "65534")
+
+
+def test_forwards_with_the_units_credentials(installed, testbed, forwarder):
+    _forward_both_ways(installed, testbed, forwarder, UNIT_CREDENTIALS + MDWE, "61234")
+
+
+def _forward_both_ways(installed, testbed, forwarder, prefix_cmd, uid):
     tb = testbed
     binary = at(installed, "/usr/local/sbin/forwarder")
-    r = run(NOBODY + ["test", "-x", binary], check=False)
-    assert r.returncode == 0, f"nobody cannot execute {binary}"
+    r = run(prefix_cmd[:4] + ["test", "-x", binary], check=False)
+    assert r.returncode == 0, f"{prefix_cmd[:4]} cannot execute {binary}"
     markers = Markers()
     sent = {"a": {}, "b": {}}
     for src, dst in [("a", "b"), ("b", "a")]:
@@ -203,11 +221,11 @@ def test_forwards_as_nobody(installed, testbed, forwarder):
     cap_b = Capture(tb.ns_b, tb.b0).start()
     try:
         fw = forwarder(tb.in_if, tb.out_if, "--json", "--quiet", binary=binary,
-                       prefix_cmd=NOBODY + MDWE)
-        assert fw.running(), f"the installed forwarder exited as nobody: {fw.stderr_so_far()}"
+                       prefix_cmd=prefix_cmd)
+        assert fw.running(), f"the installed forwarder exited as uid {uid}: {fw.stderr_so_far()}"
         with open(f"/proc/{fw.proc.pid}/status") as f:
             status = dict(line.split(":", 1) for line in f if ":" in line)
-        assert status["Uid"].split()[:2] == ["65534", "65534"], status["Uid"]
+        assert status["Uid"].split()[:2] == [uid, uid], status["Uid"]
         eff = int(status["CapEff"], 16)
         assert eff == (1 << 13) | (1 << 12), f"CapEff {status['CapEff']}: expected NET_RAW|NET_ADMIN"
         send_frames(tb.ns_a, tb.a0, list(sent["a"].values()))
