@@ -41,11 +41,15 @@ let package = Package(
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
+        // Options from the command line and from configuration files, against one option table.
+        .target(name: "Configuration"),
+        // How the forwarder reports to people and machines: log lines, JSON objects.
+        .target(name: "Telemetry"),
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO",
-                           "NetDevice", "CLinux"]
+                           "NetDevice", "CLinux", "Configuration", "Telemetry"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -71,6 +75,10 @@ let package = Package(
         // Against the kernel: veth pairs the tests create and delete (root; skipped otherwise).
         .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "Pipeline", "BufferCache", "VethFixtures"]),
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
-        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "ForwarderTests",
+                    dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
+                                   "BufferCache", "Pipeline"]),
     ]
 )

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Telemetry
 import Glibc
 #endif
 

@@ -198,7 +198,7 @@ final class ConfigFileTests: XCTestCase {
             l = l[..<eq]
             return l.trimmingCharacters(in: .whitespaces)
         })
-        for spec in OptionTable.all where spec.inConfigFile {
+        for spec in forwarderOptions.all where spec.inConfigFile {
             XCTAssertTrue(shown.contains(spec.name), "docs/forwarder.conf.example does not show '\(spec.name) = ...'")
         }
     }

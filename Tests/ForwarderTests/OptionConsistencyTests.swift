@@ -11,8 +11,8 @@ final class OptionConsistencyTests: XCTestCase {
     }
 
     func testHelpManualAndParserListTheSameOptions() throws {
-        let table = Set(OptionTable.all.map(\.name))
-        XCTAssertEqual(table.count, OptionTable.all.count, "an option is twice in OptionTable")
+        let table = Set(forwarderOptions.all.map(\.name))
+        XCTAssertEqual(table.count, forwarderOptions.all.count, "an option is twice in OptionTable")
         let help = try longOptions(in: usageText)
         let roff = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/man/forwarder.8"), encoding: .utf8)
         // roff writes a dash as \- (and sometimes a plain -).
@@ -32,7 +32,7 @@ final class OptionConsistencyTests: XCTestCase {
         for (i, line) in lines.enumerated() where line == ".TP" && i + 1 < lines.count {
             headed.formUnion(try longOptions(in: String(lines[i + 1])))
         }
-        for spec in OptionTable.all {
+        for spec in forwarderOptions.all {
             XCTAssertTrue(headed.contains(spec.name), "--\(spec.name) has no .TP paragraph in docs/man/forwarder.8")
         }
     }
@@ -40,7 +40,7 @@ final class OptionConsistencyTests: XCTestCase {
     /// Every option in the table is known to the parser: a value it rejects is a usage error,
     /// never the precondition for an unknown name.
     func testTheParserTakesEveryOptionInTheTable() {
-        for spec in OptionTable.all where spec.name != "help" && spec.name != "version" {
+        for spec in forwarderOptions.all where spec.name != "help" && spec.name != "version" {
             var arguments = ["--\(spec.name)"]
             if spec.takesValue { arguments.append(spec.name == "config" ? "/nonexistent/forwarder.conf" : "1") }
             if spec.name != "in" && spec.name != "out" { arguments += ["eth0", "eth1"] }
@@ -48,8 +48,8 @@ final class OptionConsistencyTests: XCTestCase {
                 XCTAssertFalse(error.message.hasPrefix("unknown option"), "--\(spec.name): \(error.message)")
             }
         }
-        XCTAssertEqual(OptionTable.byShort["q"]?.name, "quiet")
-        XCTAssertEqual(OptionTable.byShort["h"]?.name, "help")
-        XCTAssertEqual(OptionTable.byShort["V"]?.name, "version")
+        XCTAssertEqual(forwarderOptions.byShort["q"]?.name, "quiet")
+        XCTAssertEqual(forwarderOptions.byShort["h"]?.name, "help")
+        XCTAssertEqual(forwarderOptions.byShort["V"]?.name, "version")
     }
 }

@@ -2,6 +2,7 @@
 import Foundation
 import Nat44
 import Pipeline
+import Telemetry
 import XCTest
 @testable import Forwarder
 

@@ -1,3 +1,4 @@
+import Configuration
 import Nat44
 import PacketFormats
 
@@ -21,7 +22,7 @@ struct NatArguments {
     private var maxSessions: Int?
     private var timeouts = NatTimeouts()
 
-    mutating func take(_ flag: String, _ value: String) throws(UsageError) {
+    mutating func take(_ flag: String, _ value: String) throws(ConfigurationError) {
         if firstFlag == nil { firstFlag = flag }
         do {
             switch flag {
@@ -39,7 +40,7 @@ struct NatArguments {
             default: preconditionFailure("not a NAT option: \(flag)")
             }
         } catch {
-            throw UsageError(error.message)
+            throw ConfigurationError(error.message)
         }
     }
 

@@ -1,4 +1,6 @@
 import BufferCache
+import Configuration
+import Telemetry
 import Nat44
 import PcapIO
 import VlanTranslation
@@ -28,12 +30,6 @@ struct Options {
         case plain
     }
 
-    /// How warnings and errors are written to stderr: `text` lines for people, `json` objects
-    /// (one per line, with a severity) for the journal and log collectors.
-    enum LogFormat: String, CaseIterable {
-        case text
-        case json
-    }
 
     var inName = ""
     var outName = ""
@@ -71,47 +67,13 @@ struct Options {
     /// the command line replaces all of the file's entries for it. Every option, from either
     /// place, goes through `OptionTable`.
     static func parse(_ arguments: [String]) throws(UsageError) -> Parsed {
-        var command: [Setting] = []
-        var positional: [String] = []
-        var rest = arguments[...]
-        while let argument = rest.popFirst() {
-            guard argument.hasPrefix("-"), argument != "-" else {
-                positional.append(argument)
-                continue
-            }
-            if argument == "--" {
-                positional.append(contentsOf: rest)
-                break
-            }
-            let spec: OptionSpec
-            var flag = argument
-            var inlineValue: String?
-            if argument.hasPrefix("--") {
-                if let eq = argument.firstIndex(of: "=") {
-                    flag = String(argument[..<eq])
-                    inlineValue = String(argument[argument.index(after: eq)...])
-                }
-                guard let s = OptionTable.byName[String(flag.dropFirst(2))] else {
-                    throw UsageError("unknown option '\(flag)' (see forwarder --help)")
-                }
-                spec = s
-            } else {
-                guard argument.count == 2, let s = OptionTable.byShort[argument.last!] else {
-                    throw UsageError("unknown option '\(flag)' (see forwarder --help)")
-                }
-                spec = s
-            }
-            if spec.name == "help" { return .help }
-            if spec.name == "version" { return .version }
-            if spec.takesValue {
-                if inlineValue == nil { inlineValue = rest.popFirst() }
-                guard let v = inlineValue else { throw UsageError("\(flag) needs a value (see forwarder --help)") }
-                command.append(Setting(name: spec.name, value: v))
-            } else {
-                if inlineValue != nil { throw UsageError("\(flag) takes no value") }
-                command.append(Setting(name: spec.name, value: "yes"))
-            }
-        }
+        let line: CommandLineReader.Result
+        do { line = try CommandLineReader.read(arguments, options: forwarderOptions, stopAt: ["help", "version"]) }
+        catch { throw UsageError(error.message) }
+        if line.stoppedAt == "help" { return .help }
+        if line.stoppedAt == "version" { return .version }
+        var command = line.settings
+        let positional = line.positional
         if !positional.isEmpty, let s = command.first(where: { $0.name == "in" || $0.name == "out" }) {
             throw UsageError("--\(s.name) and the positional interfaces do not combine: give IN OUT or --in IN --out OUT")
         }
@@ -122,7 +84,8 @@ struct Options {
         var settings: [Setting] = []
         if let path = command.last(where: { $0.name == "config" })?.value {
             let given = Set(command.map(\.name))
-            settings = try ConfigFile.load(path).filter { !given.contains($0.name) }
+            do { settings = try ConfigFile.load(path, options: forwarderOptions).filter { !given.contains($0.name) } }
+            catch { throw UsageError(error.message) }
         }
         settings += command.filter { $0.name != "config" }
         return .run(try build(settings))
@@ -144,41 +107,41 @@ struct Options {
             let value = setting.value
             let on = value == "yes"
             seen.insert(setting.name)
-            do throws(UsageError) {
+            do throws(ConfigurationError) {
                 switch setting.name {
                 case "in": inName = value
                 case "out": outName = value
                 case "one-way": o.oneWay = on
                 case "filter":
-                    guard !value.isEmpty else { throw UsageError("--filter: the expression is empty") }
+                    guard !value.isEmpty else { throw ConfigurationError("--filter: the expression is empty") }
                     o.filter = value
                 case "alloc":
                     guard let a = Allocator(rawValue: value) else {
-                        throw UsageError("--alloc: '\(value)' is not an allocator; use cache or plain")
+                        throw ConfigurationError("--alloc: '\(value)' is not an allocator; use cache or plain")
                     }
                     o.allocator = a
                 case "cache-preset":
                     guard let p = HeadCache.Preset(rawValue: value) else {
-                        throw UsageError("--cache-preset: '\(value)' is not a preset; use \(HeadCache.Configuration.presetNames.joined(separator: " or "))")
+                        throw ConfigurationError("--cache-preset: '\(value)' is not a preset; use \(HeadCache.Configuration.presetNames.joined(separator: " or "))")
                     }
                     o.cachePreset = p
-                case "burst": o.burst = try integer(flag, value, in: 1...1024)
-                case "snaplen": o.snaplen = try integer(flag, value, in: 64...65535)
-                case "buffer-size": o.bufferSize = try integer(flag, value, in: 65536...(1 << 31 - 1))
-                case "duration": o.duration = try seconds(flag, value)
-                case "stats": o.statsInterval = try seconds(flag, value)
+                case "burst": o.burst = try OptionValue.integer(flag, value, in: 1...1024)
+                case "snaplen": o.snaplen = try OptionValue.integer(flag, value, in: 64...65535)
+                case "buffer-size": o.bufferSize = try OptionValue.integer(flag, value, in: 65536...(1 << 31 - 1))
+                case "duration": o.duration = try OptionValue.seconds(flag, value)
+                case "stats": o.statsInterval = try OptionValue.seconds(flag, value)
                 case "json": o.json = on
                 case "quiet": o.quiet = on
                 case "busy-poll": o.busyPoll = on
                 case "debug-heads": o.debugHeads = on
-                case "max-heads": o.maxHeads = try integer(flag, value, in: 64...(1 << 24))
-                case "metrics-file": o.metricsFile = try path(flag, value)
-                case "metrics-interval": o.metricsInterval = try seconds(flag, value)
-                case "capture-drops": o.captureDrops = try path(flag, value)
-                case "capture-limit": o.captureLimit = try integer(flag, value, in: 1...100_000_000)
+                case "max-heads": o.maxHeads = try OptionValue.integer(flag, value, in: 64...(1 << 24))
+                case "metrics-file": o.metricsFile = try OptionValue.path(flag, value)
+                case "metrics-interval": o.metricsInterval = try OptionValue.seconds(flag, value)
+                case "capture-drops": o.captureDrops = try OptionValue.path(flag, value)
+                case "capture-limit": o.captureLimit = try OptionValue.integer(flag, value, in: 1...100_000_000)
                 case "log-format":
                     guard let f = LogFormat(rawValue: value) else {
-                        throw UsageError("--log-format: '\(value)' is not a format; use text or json")
+                        throw ConfigurationError("--log-format: '\(value)' is not a format; use text or json")
                     }
                     o.logFormat = f
                 case "vlan-map": vlanMaps.append(value)
@@ -191,7 +154,7 @@ struct Options {
                     try nat.take(flag, value)
                 }
             } catch {
-                guard let origin = setting.origin else { throw error }
+                guard let origin = setting.origin else { throw UsageError(error.message) }
                 throw UsageError("\(origin): \(error.message)")
             }
         }
@@ -251,25 +214,5 @@ struct Options {
             if a.hasPrefix("--log-format=") { format = LogFormat(rawValue: String(a.dropFirst(13))) ?? format }
         }
         return format
-    }
-
-    static func integer(_ flag: String, _ text: String, in range: ClosedRange<Int>) throws(UsageError) -> Int {
-        guard let n = Int(text) else { throw UsageError("\(flag): '\(text)' is not a whole number") }
-        guard range.contains(n) else {
-            throw UsageError("\(flag): \(n) is out of range; use \(range.lowerBound) to \(range.upperBound)")
-        }
-        return n
-    }
-
-    /// A file path for the forwarder to write: not empty, not a directory name.
-    static func path(_ flag: String, _ text: String) throws(UsageError) -> String {
-        guard !text.isEmpty, !text.hasSuffix("/") else { throw UsageError("\(flag): '\(text)' is not a file path") }
-        return text
-    }
-
-    static func seconds(_ flag: String, _ text: String) throws(UsageError) -> Double {
-        guard let s = Double(text), s.isFinite else { throw UsageError("\(flag): '\(text)' is not a number of seconds") }
-        guard s > 0 && s <= 31_536_000 else { throw UsageError("\(flag): \(text) must be more than 0 seconds (and at most a year)") }
-        return s
     }
 }

@@ -1,3 +1,4 @@
+import Telemetry
 import BufferCache
 import CLinux
 import Nat44

@@ -1,3 +1,4 @@
+import Telemetry
 import Nat44
 
 func natJSON(_ n: NatCounters) -> JSONObject {

@@ -1,3 +1,5 @@
+import Telemetry
+
 /// The `--stats` line: rates and drops over the last interval, from two snapshots.
 struct StatsLine {
     let options: Options

@@ -1,5 +1,7 @@
+import Telemetry
 import XCTest
-@testable import Forwarder
+
+/// The log lines and the JSON text the forwarder writes for people and machines.
 
 final class LogTests: XCTestCase {
     func testTextKeepsTheHistoricalLines() {
@@ -33,11 +35,24 @@ final class LogTests: XCTestCase {
         XCTAssertNil(Log.interface(of: "too many head caches", among: ["eth0", "eth1"]))
     }
 
-    func testUsageErrorsAreJSONOnlyWhenTheCommandLineSaysSo() {
-        XCTAssertEqual(Options.earlyLogFormat(["eth0", "eth1", "--burst", "x"]), .text)
-        XCTAssertEqual(Options.earlyLogFormat(["eth0", "eth1", "--burst", "x", "--log-format", "json"]), .json)
-        XCTAssertEqual(Options.earlyLogFormat(["--log-format=json", "eth0"]), .json)
-        XCTAssertEqual(Options.earlyLogFormat(["--log-format=json", "--log-format", "text"]), .text)
-        XCTAssertEqual(Options.earlyLogFormat(["--", "--log-format=json"]), .text)
+    func testFixedPointWithoutFoundation() {
+        XCTAssertEqual(formatFixed(1.23456, 2), "1.23")
+        XCTAssertEqual(formatFixed(-0.004, 2), "0.00")
+        XCTAssertEqual(formatFixed(-2.5, 1), "-2.5")
+        XCTAssertEqual(formatFixed(7, 0), "7")
+        XCTAssertEqual(formatFixed(.nan, 3), "nan")
+    }
+
+    func testJSONObjectKeepsOrderAndTypes() {
+        var inner = JSONObject()
+        inner.add("n", 3)
+        var o = JSONObject()
+        o.add("b", true)
+        o.add("a", UInt64(18_446_744_073_709_551_615))
+        o.add("d", 0.5)
+        o.add("inf", Double.infinity)
+        o.addNull("none")
+        o.add("list", [inner, JSONObject()])
+        XCTAssertEqual(o.text, #"{"b":true,"a":18446744073709551615,"d":0.500000,"inf":null,"none":null,"list":[{"n":3},{}]}"#)
     }
 }

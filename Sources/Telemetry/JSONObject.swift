@@ -1,0 +1,43 @@
+/// A minimal JSON object builder: keys in insertion order, numbers and strings escaped right.
+public struct JSONObject {
+    private var fields: [String] = []
+
+    public init() {}
+
+    public mutating func add(_ key: String, _ value: String) { fields.append("\(quote(key)):\(quote(value))") }
+    public mutating func add(_ key: String, _ value: UInt64) { fields.append("\(quote(key)):\(value)") }
+    public mutating func add(_ key: String, _ value: Int) { fields.append("\(quote(key)):\(value)") }
+    public mutating func add(_ key: String, _ value: Int64) { fields.append("\(quote(key)):\(value)") }
+    public mutating func add(_ key: String, _ value: Bool) { fields.append("\(quote(key)):\(value)") }
+    public mutating func add(_ key: String, _ value: Double) {
+        fields.append("\(quote(key)):" + (value.isFinite ? formatFixed(value, 6) : "null"))
+    }
+    public mutating func add(_ key: String, _ value: JSONObject) { fields.append("\(quote(key)):\(value.text)") }
+    public mutating func add(_ key: String, _ values: [JSONObject]) {
+        fields.append("\(quote(key)):[" + values.map(\.text).joined(separator: ",") + "]")
+    }
+    public mutating func addNull(_ key: String) { fields.append("\(quote(key)):null") }
+
+    public var text: String { "{" + fields.joined(separator: ",") + "}" }
+
+    private func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
