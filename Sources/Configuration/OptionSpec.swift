@@ -15,13 +15,9 @@ public struct OptionSpec: Sendable {
     public let help: String
 
     public init(_ name: String, short: Character? = nil, value: Bool, repeatable: Bool = false,
-         inConfigFile: Bool = true, _ help: String) {
-        self.name = name
-        self.short = short
-        self.takesValue = value
-        self.repeatable = repeatable
-        self.inConfigFile = inConfigFile
-        self.help = help
+                inConfigFile: Bool = true, _ help: String) {
+        (self.name, self.short, self.takesValue) = (name, short, value)
+        (self.repeatable, self.inConfigFile, self.help) = (repeatable, inConfigFile, help)
     }
 }
 

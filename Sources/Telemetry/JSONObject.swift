@@ -16,6 +16,10 @@ public struct JSONObject {
     public mutating func add(_ key: String, _ values: [JSONObject]) {
         fields.append("\(quote(key)):[" + values.map(\.text).joined(separator: ",") + "]")
     }
+    /// Several counters at once, in the order given.
+    public mutating func add(fields: [(String, UInt64)]) {
+        for (key, value) in fields { add(key, value) }
+    }
     public mutating func addNull(_ key: String) { fields.append("\(quote(key)):null") }
 
     public var text: String { "{" + fields.joined(separator: ",") + "}" }

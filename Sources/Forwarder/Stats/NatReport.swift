@@ -11,22 +11,19 @@ func natJSON(_ n: NatCounters) -> JSONObject {
         q.add("expired", p.expired)
         o.add(name, q)
     }
-    o.add("translated_out", n.translatedOutbound)
-    o.add("translated_in", n.translatedInbound)
-    o.add("hairpinned", n.hairpinned)
-    o.add("icmp_errors_translated", n.icmpErrorsTranslated)
-    o.add("icmp_errors_sent", n.icmpErrorsSent)
-    o.add("icmp_errors_rate_limited", n.icmpErrorsRateLimited)
-    o.add("echo_replies_sent", n.echoRepliesSent)
-    o.add("fragments_translated", n.fragmentsTranslated)
-    o.add("fragments_held", n.fragmentsHeld)
+    o.add(fields: [
+        ("translated_out", n.translatedOutbound), ("translated_in", n.translatedInbound),
+        ("hairpinned", n.hairpinned), ("icmp_errors_translated", n.icmpErrorsTranslated),
+        ("icmp_errors_sent", n.icmpErrorsSent), ("icmp_errors_rate_limited", n.icmpErrorsRateLimited),
+        ("echo_replies_sent", n.echoRepliesSent), ("fragments_translated", n.fragmentsTranslated),
+        ("fragments_held", n.fragmentsHeld),
+    ])
     var arp = JSONObject()
-    arp.add("received", n.arpReceived)
-    arp.add("requests_answered", n.arpRequestsAnswered)
-    arp.add("requests_sent", n.arpRequestsSent)
-    arp.add("replies_received", n.arpRepliesReceived)
-    arp.add("held", n.arpHeld)
-    arp.add("released", n.arpReleased)
+    arp.add(fields: [
+        ("received", n.arpReceived), ("requests_answered", n.arpRequestsAnswered),
+        ("requests_sent", n.arpRequestsSent), ("replies_received", n.arpRepliesReceived),
+        ("held", n.arpHeld), ("released", n.arpReleased),
+    ])
     o.add("arp", arp)
     var drops = JSONObject()
     for r in NatDropReason.allCases { drops.add(r.description, n.drops[r]) }
