@@ -91,6 +91,7 @@ def check_against_summary(samples, types, j, tb):
         assert value(samples, "forwarder_pool_slabs") == c["pool_slabs"]
         assert value(samples, "forwarder_pool_high_water") == c["pool_high_water"]
         assert value(samples, "forwarder_pool_heads_in_use") == 0
+        assert value(samples, "forwarder_cache_in_use") == c["in_use"]
     n = j.get("nat")
     if n is not None:
         for proto in ("tcp", "udp", "icmp"):

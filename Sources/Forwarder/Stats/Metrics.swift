@@ -88,6 +88,8 @@ struct Metrics {
                     a.remoteFrees)
             counter("forwarder_cache_remote_returns_total", "Head cache: remotely freed heads taken back by their owner.",
                     a.remoteReturns)
+            gauge("forwarder_cache_in_use", "Head cache: heads taken and not yet given back (in flight; the JSON cache.in_use).",
+                  Double(a.inUse))
             gauge("forwarder_pool_slabs", "Shared pool: slabs allocated.", Double(p.slabs))
             gauge("forwarder_pool_heads", "Shared pool: heads allocated in all.", Double(p.totalHeads))
             gauge("forwarder_pool_heads_in_use", "Shared pool: heads out of the pool (in caches or in flight).",
