@@ -4,6 +4,8 @@ import Pipeline
 /// `--vlan-nat`: the NAT gateway as the pipeline's processor.
 public struct NatProcessor: FrameProcessor, ~Copyable {
     var gateway: NatGateway
+    /// The reason of the last drop, for a drop capture (`lastDropReason`).
+    var lastDrop = NatDropReason.noSession
 
     public init(config: NatConfig) { gateway = NatGateway(config: config) }
 
@@ -12,7 +14,9 @@ public struct NatProcessor: FrameProcessor, ~Copyable {
         _ head: PacketHead, from side: Side, now: UInt64, allocator: inout A) -> Verdict {
         switch gateway.process(head, from: side, now: now, allocator: &allocator) {
         case .forward(let out): return .forward(out)
-        case .drop: return .drop(.processor)
+        case .drop(let reason):
+            lastDrop = reason
+            return .drop(.processor)
         case .consumed: return .consumed
         }
     }
@@ -28,4 +32,7 @@ public struct NatProcessor: FrameProcessor, ~Copyable {
     }
 
     public var counters: NatCounters { gateway.counters }
+
+    /// The NAT reason of the last `.drop(.processor)`, e.g. `no_session` (the `drops` key).
+    public var lastDropReason: String? { lastDrop.description }
 }

@@ -17,3 +17,19 @@ public enum DropReason: Int, CaseIterable, Sendable {
     /// (the NAT gateway's `drops`).
     case processor
 }
+
+extension DropReason {
+    /// The reason's name: its key in the JSON `drops_by_reason`, its `reason` label in the
+    /// metrics, and the start of its comment in a drop capture.
+    public var key: String {
+        switch self {
+        case .txFailed: "tx_failed"
+        case .oversize: "oversize"
+        case .noBuffer: "no_buffer"
+        case .unmapped: "vlan_unmapped"
+        case .malformed: "malformed"
+        case .noHeadroom: "no_headroom"
+        case .processor: "nat"
+        }
+    }
+}

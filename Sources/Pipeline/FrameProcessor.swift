@@ -27,6 +27,10 @@ public protocol FrameProcessor: ~Copyable {
     mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A)
     /// The processor's counters as of now.
     var counters: Counters { get }
+    /// The processor's own name for why it returned its last `.drop(.processor)` (e.g. the NAT
+    /// gateway's `no_session`); nil when it has none. Read only by a drop capture, right after
+    /// that verdict.
+    var lastDropReason: String? { get }
 }
 
 /// The counters of a processor that keeps none.
@@ -38,6 +42,7 @@ extension FrameProcessor where Self: ~Copyable {
     @inlinable public mutating func tick<A: HeadAllocator & ~Copyable>(now: UInt64, allocator: inout A) {}
     @inlinable public mutating func popOutput() -> (Side, PacketHead)? { nil }
     @inlinable public mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A) {}
+    @inlinable public var lastDropReason: String? { nil }
 }
 
 extension FrameProcessor where Self: ~Copyable, Counters == NoCounters {

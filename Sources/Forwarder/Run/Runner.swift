@@ -16,6 +16,8 @@ final class Runner {
     private var readers: [() -> Snapshot?] = []
     private var threads: [WorkerThread] = []
     private let failure = FailureBox()
+    /// `--capture-drops`: every worker's drop sink.
+    private var capture: DropCapture?
 
     init(options: Options) { self.options = options }
 
@@ -32,6 +34,9 @@ final class Runner {
         let pool = options.allocator == .cache ? HeadPool(.init(maxHeads: options.maxHeads)) : nil
         StopControl.install()
         let startTime = monotonicNanoseconds()
+        let reporter = try Reporter(options: options, ports: ports, pool: pool, startTime: startTime,
+                                    totals: { [unowned self] in self.totals() })
+        capture = reporter.capture
         switch mode {
         case .transparent:
             start(inputs: [.inside], ports, pool, nat: { _ in nil }) { TransparentBridge() }
@@ -44,33 +49,47 @@ final class Runner {
             start(inputs: [.inside, .outside], ports, pool, nat: { $0 }) { NatProcessor(config: config) }
         }
         var statsLine = StatsLine(options: options, startTime: startTime, pool: pool != nil)
-        superviseUntilStopped(startTime: startTime, statsLine: &statsLine)
+        superviseUntilStopped(startTime: startTime, statsLine: &statsLine, reporter: reporter)
         StopControl.request()
         for t in threads { t.join() }
-        let summary = Summary(options: options, totals: totals(), pool: pool?.stats, kernel: ports.kernelStats(),
-                              elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
-                              stop: failure.message.map { .error($0) } ?? StopControl.reason)
+        capture?.close()
+        let summary = reporter.summary(stop: failure.message.map { .error($0) } ?? StopControl.reason)
+        reporter.finish(summary)
         if case .error(let message) = summary.stop { Log.error(message, interface: Log.interface(of: message, among: [options.inName, options.outName])) }
         if options.json { print(summary.json()) } else if !options.quiet { for l in summary.textLines() { Log.info(l) } }
         if case .error = summary.stop { return 1 }
         return 0
     }
 
-    /// Prints a stats line each interval until a stop (signal, duration or a failed worker).
-    private func superviseUntilStopped(startTime: UInt64, statsLine: inout StatsLine) {
+    /// Prints a stats line each interval, rewrites the metrics file each of its intervals and
+    /// prints a snapshot on SIGUSR1, until a stop (signal, duration or a failed worker).
+    private func superviseUntilStopped(startTime: UInt64, statsLine: inout StatsLine, reporter: Reporter) {
         let deadline = options.duration.map { startTime + UInt64($0 * 1e9) }
         let interval = options.statsInterval.map { UInt64($0 * 1e9) }
         var nextStats = interval.map { startTime + $0 }
+        let metricsInterval = reporter.metricsInterval.map { UInt64($0 * 1e9) }
+        var nextMetrics = metricsInterval.map { startTime + $0 }
         while true {
             let now = monotonicNanoseconds()
             if let deadline, now >= deadline { return }
+            if StopControl.takeSnapshotRequest() {
+                reporter.printSnapshot()
+                continue
+            }
+            if let next = nextMetrics, let metricsInterval, now >= next {
+                reporter.writeMetrics(reporter.summary(stop: .running), up: true)
+                var following = next + metricsInterval
+                while following <= now { following += metricsInterval }
+                nextMetrics = following
+                continue
+            }
             if let next = nextStats, let interval, now >= next {
                 let line = statsLine.next(now: now, totals: totals())
                 if !options.quiet { Log.info(line) }
                 nextStats = next + interval
                 continue
             }
-            let until = [deadline, nextStats].compactMap { $0 }.min()
+            let until = [deadline, nextStats, nextMetrics].compactMap { $0 }.min()
             let wait = until.map { Double($0 - now) / 1e9 } ?? 3600
             if StopControl.wait(seconds: wait) { return }
         }
@@ -93,6 +112,7 @@ final class Runner {
         settings.portNames = (options.inName, options.outName)
         let names = [options.inName, options.outName], input = inputs.count == 1 ? (inputs[0] == .inside ? names[0] : names[1]) : nil
         if !options.quiet { settings.warn = { Log.warning($0, interface: input ?? Log.interface(of: $0, among: names)) } }
+        settings.dropSink = capture
         var cacheConfig = options.cachePreset.configuration
         cacheConfig.debugChecks = options.debugHeads
         let handles = ports.handles, failure = self.failure

@@ -33,6 +33,10 @@ enum StopControl {
     static let requested = Atomic<Bool>(false)
     static let signal = Atomic<Int32>(0)
     nonisolated(unsafe) static var pipe: (read: Int32, write: Int32) = (-1, -1)
+    /// Set by SIGUSR1: print a snapshot of the summary. Its own pipe, which only the supervisor
+    /// polls and drains (the stop pipe must stay readable for the workers).
+    static let snapshotRequested = Atomic<Bool>(false)
+    nonisolated(unsafe) static var snapshotPipe: (read: Int32, write: Int32) = (-1, -1)
 
     static func install() {
         var fds: (Int32, Int32) = (0, 0)
@@ -40,6 +44,17 @@ enum StopControl {
             p.withMemoryRebound(to: Int32.self, capacity: 2) { _ = Glibc.pipe($0) }
         }
         pipe = (fds.0, fds.1)
+        withUnsafeMutablePointer(to: &fds) { p in
+            p.withMemoryRebound(to: Int32.self, capacity: 2) { _ = Glibc.pipe($0) }
+        }
+        snapshotPipe = (fds.0, fds.1)
+        // Never block: not the handler on a full pipe, not the drain on an empty one.
+        for fd in [fds.0, fds.1] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        Glibc.signal(SIGUSR1) { _ in
+            StopControl.snapshotRequested.store(true, ordering: .releasing)
+            var byte: UInt8 = 1
+            _ = write(StopControl.snapshotPipe.write, &byte, 1)
+        }
         Glibc.signal(SIGPIPE, SIG_IGN)
         for s in [SIGINT, SIGTERM] {
             Glibc.signal(s) { number in
@@ -63,12 +78,27 @@ enum StopControl {
         }
     }
 
-    /// Waits until a stop is requested or `seconds` pass; true when stopped.
+    /// Waits until a stop is requested, a snapshot is asked for (SIGUSR1), or `seconds` pass;
+    /// true when stopped.
     static func wait(seconds: Double) -> Bool {
         if requested.load(ordering: .acquiring) { return true }
-        var fd = pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0)
-        _ = poll(&fd, 1, Int32(max(1, min(seconds * 1000, 3_600_000))))
+        if snapshotRequested.load(ordering: .acquiring) { return false }
+        var fds = (pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: snapshotPipe.read, events: Int16(POLLIN), revents: 0))
+        withUnsafeMutablePointer(to: &fds) { p in
+            p.withMemoryRebound(to: pollfd.self, capacity: 2) {
+                _ = poll($0, 2, Int32(max(1, min(seconds * 1000, 3_600_000))))
+            }
+        }
         return requested.load(ordering: .acquiring)
+    }
+
+    /// True once per SIGUSR1 (signals that come together may count once); drains its pipe.
+    static func takeSnapshotRequest() -> Bool {
+        guard snapshotRequested.exchange(false, ordering: .acquiringAndReleasing) else { return false }
+        var buffer = (UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &buffer, { read(snapshotPipe.read, $0.baseAddress, $0.count) }) > 0 {}
+        return true
     }
 }
 
@@ -79,4 +109,6 @@ enum StopReason: Equatable {
     case duration
     /// A worker failed (exit status 1); the message names the interface.
     case error(String)
+    /// Not stopped: a snapshot asked for with SIGUSR1 (`stopped_by` is `running`).
+    case running
 }

@@ -23,21 +23,6 @@ struct KernelCounters {
     let counters: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)?
 }
 
-extension DropReason {
-    /// The reason's name in the stats line and its key in `drops_by_reason`.
-    var key: String {
-        switch self {
-        case .txFailed: "tx_failed"
-        case .oversize: "oversize"
-        case .noBuffer: "no_buffer"
-        case .unmapped: "vlan_unmapped"
-        case .malformed: "malformed"
-        case .noHeadroom: "no_headroom"
-        case .processor: "nat"
-        }
-    }
-}
-
 extension DirectionCounters {
     /// "reason count, ..." for every reason with drops since `old`.
     func dropText(since old: DirectionCounters = DirectionCounters()) -> String {

@@ -12,6 +12,8 @@ struct Summary {
     let kernel: [KernelCounters]
     let elapsed: Double
     let stop: StopReason
+    /// The drop capture's counts (`--capture-drops`), nil without one.
+    var capture: DropCapture.Counts? = nil
 
     private var stopText: String {
         switch stop {
@@ -20,11 +22,13 @@ struct Summary {
         case .signal(let n): "on signal \(n)"
         case .duration: "at the end of --duration,"
         case .error: "after an error"
+        case .running: "(a snapshot on SIGUSR1: still running)"
         }
     }
 
     func textLines() -> [String] {
-        var lines = ["stopped \(stopText) after \(formatFixed(elapsed, 1)) s"]
+        var lines = [stop == .running ? "running for \(formatFixed(elapsed, 1)) s \(stopText)"
+                                      : "stopped \(stopText) after \(formatFixed(elapsed, 1)) s"]
         for d in options.directions {
             let c = totals.direction(d.index)
             var line = "  \(d.name) \(d.from) -> \(d.to): rx \(c.rxFrames) frames \(c.rxBytes) bytes, "
@@ -51,6 +55,9 @@ struct Summary {
             lines.append("  plain allocator: \(a.gets) heads allocated, \(a.puts) freed, \(a.refillFailures) failures")
         }
         if let nat = totals.nat { lines += natSummaryLines(nat) }
+        if let c = capture, let path = options.captureDrops {
+            lines.append("  drop capture \(path): \(c.written) frames written, \(c.skipped) skipped (--capture-limit \(options.captureLimit))")
+        }
         return lines
     }
 
@@ -72,6 +79,9 @@ struct Summary {
             root.addNull("error")
         case .duration:
             root.add("stopped_by", "duration")
+            root.addNull("error")
+        case .running:
+            root.add("stopped_by", "running")
             root.addNull("error")
         }
         var directions: [JSONObject] = []
@@ -111,6 +121,16 @@ struct Summary {
         root.add("allocator", allocator)
         if let p = pool { root.add("cache", cacheJSON(a, p)) } else { root.addNull("cache") }
         if let nat = totals.nat { root.add("nat", natJSON(nat)) } else { root.addNull("nat") }
+        if let c = capture, let path = options.captureDrops {
+            var o = JSONObject()
+            o.add("file", path)
+            o.add("written", c.written)
+            o.add("skipped", c.skipped)
+            o.add("limit", options.captureLimit)
+            root.add("capture", o)
+        } else {
+            root.addNull("capture")
+        }
         return root.text
     }
 

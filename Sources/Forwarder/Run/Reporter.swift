@@ -1,0 +1,94 @@
+import Telemetry
+import BufferCache
+import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The reports made while running and at the end, from the same values: the summary (also as
+/// a SIGUSR1 snapshot), the metrics file, the drop capture's counts. Used by the main thread
+/// only (the supervisor loop); workers never write a report.
+final class Reporter {
+    let options: Options
+    let pool: HeadPool?
+    let ports: Ports
+    /// `--capture-drops`, shared with the workers (their drop sink).
+    let capture: DropCapture?
+    let metrics: MetricsFile?
+    /// CLOCK_MONOTONIC at the start (elapsed), and the Unix time then (the metrics' start time).
+    let startTime: UInt64
+    let startUnixTime: Double
+    private let totals: () -> Snapshot
+    /// The last metrics write failed (warned once until one succeeds again).
+    private var metricsFailing = false
+
+    /// Opens the capture file and writes the metrics file once (all zeros), so that a path that
+    /// cannot be written is an error at the start (exit status 1), not a warning later.
+    init(options: Options, ports: Ports, pool: HeadPool?, startTime: UInt64,
+         totals: @escaping () -> Snapshot) throws(RuntimeError) {
+        self.options = options
+        self.ports = ports
+        self.pool = pool
+        self.startTime = startTime
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        startUnixTime = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+        self.totals = totals
+        if let path = options.captureDrops {
+            do {
+                capture = try DropCapture(path: path, interfaces: [options.inName, options.outName],
+                                          limit: options.captureLimit)
+            } catch {
+                throw RuntimeError(error.message)
+            }
+        } else {
+            capture = nil
+        }
+        metrics = options.metricsFile.map { MetricsFile(path: $0) }
+        if let metrics { try metrics.write(Metrics.text(summary(stop: .running), startTime: startUnixTime, up: true)) }
+    }
+
+    /// How often the metrics file is rewritten: `--metrics-interval`, else `--stats`, else 10 s.
+    var metricsInterval: Double? {
+        metrics == nil ? nil : options.metricsInterval ?? options.statsInterval ?? 10
+    }
+
+    /// The summary as of now (the workers' last publish).
+    func summary(stop: StopReason) -> Summary {
+        var s = Summary(options: options, totals: totals(), pool: pool?.stats, kernel: ports.kernelStats(),
+                        elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, stop: stop)
+        s.capture = capture?.counts
+        return s
+    }
+
+    /// SIGUSR1: the summary so far, `stopped_by` "running": one JSON line on stdout with
+    /// `--json`, else the text lines on stderr (also with `--quiet`: it was asked for).
+    func printSnapshot() {
+        let s = summary(stop: .running)
+        if options.json {
+            print(s.json())
+            fflush(nil)  // stdout is a file or a pipe: fully buffered
+        } else {
+            for l in s.textLines() { Log.info(l) }
+        }
+    }
+
+    /// Rewrites the metrics file from `summary`; a failure is warned about once, until a write
+    /// succeeds again.
+    func writeMetrics(_ summary: Summary, up: Bool) {
+        guard let metrics else { return }
+        do {
+            try metrics.write(Metrics.text(summary, startTime: startUnixTime, up: up))
+            metricsFailing = false
+        } catch {
+            if !metricsFailing { Log.warning(error.message) }
+            metricsFailing = true
+        }
+    }
+
+    /// The end of the run, after every worker has stopped: the capture file closed, the last
+    /// metrics written from the final summary.
+    func finish(_ summary: Summary) {
+        writeMetrics(summary, up: false)
+    }
+}
