@@ -45,11 +45,14 @@ let package = Package(
         .target(name: "Configuration"),
         // How the forwarder reports to people and machines: log lines, JSON objects.
         .target(name: "Telemetry"),
+        // A long-running process's threads and signals: named threads, the stop and snapshot
+        // requests (SIGINT/SIGTERM, SIGUSR1) behind wake pipes, the first failure.
+        .target(name: "ProcessControl", dependencies: ["CLinux"]),
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO",
-                           "NetDevice", "CLinux", "Configuration", "Telemetry"]
+                           "NetDevice", "Configuration", "Telemetry", "ProcessControl"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -77,6 +80,7 @@ let package = Package(
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "ProcessControlTests", dependencies: ["ProcessControl"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
                                    "BufferCache", "Pipeline"]),

@@ -61,11 +61,6 @@ final class MetricsTests: XCTestCase {
         XCTAssertFalse(text.contains("forwarder_nat_"), "no NAT families outside --vlan-nat")
     }
 
-    func testLabelValuesAndHelpAreEscaped() {
-        XCTAssertEqual(Metrics.escapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd")
-        XCTAssertEqual(Metrics.escapeHelp("a\"b\\c\nd"), "a\"b\\\\c\\nd")
-    }
-
     func testSnapshotSaysRunning() throws {
         let s = try summary("eth0 eth1 --json --capture-drops /tmp/x.pcapng")
         XCTAssertTrue(s.json().contains("\"stopped_by\":\"running\""))

@@ -14,7 +14,7 @@ final class Reporter {
     let ports: Ports
     /// `--capture-drops`, shared with the workers (their drop sink).
     let capture: DropCapture?
-    let metrics: MetricsFile?
+    let metrics: AtomicFile?
     /// CLOCK_MONOTONIC at the start (elapsed), and the Unix time then (the metrics' start time).
     let startTime: UInt64
     let startUnixTime: Double
@@ -44,8 +44,11 @@ final class Reporter {
         } else {
             capture = nil
         }
-        metrics = options.metricsFile.map { MetricsFile(path: $0) }
-        if let metrics { try metrics.write(Metrics.text(summary(stop: .running), startTime: startUnixTime, up: true)) }
+        metrics = options.metricsFile.map { AtomicFile(path: $0) }
+        if let metrics {
+            do { try metrics.write(Metrics.text(summary(stop: .running), startTime: startUnixTime, up: true)) }
+            catch { throw RuntimeError("--metrics-file: " + error.message) }
+        }
     }
 
     /// How often the metrics file is rewritten: `--metrics-interval`, else `--stats`, else 10 s.
@@ -81,7 +84,7 @@ final class Reporter {
             try metrics.write(Metrics.text(summary, startTime: startUnixTime, up: up))
             metricsFailing = false
         } catch {
-            if !metricsFailing { Log.warning(error.message) }
+            if !metricsFailing { Log.warning("--metrics-file: " + error.message) }
             metricsFailing = true
         }
     }

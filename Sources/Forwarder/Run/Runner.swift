@@ -1,6 +1,6 @@
 import Telemetry
 import BufferCache
-import CLinux
+import ProcessControl
 import Nat44
 import PcapIO
 import Pipeline
@@ -14,7 +14,7 @@ import Glibc
 final class Runner {
     let options: Options
     private var readers: [() -> Snapshot?] = []
-    private var threads: [WorkerThread] = []
+    private var threads: [JoinableThread] = []
     private let failure = FailureBox()
     /// `--capture-drops`: every worker's drop sink.
     private var capture: DropCapture?
@@ -53,7 +53,7 @@ final class Runner {
         StopControl.request()
         for t in threads { t.join() }
         capture?.close()
-        let summary = reporter.summary(stop: failure.message.map { .error($0) } ?? StopControl.reason)
+        let summary = reporter.summary(stop: failure.message.map { .error($0) } ?? StopReason.now)
         reporter.finish(summary)
         if case .error(let message) = summary.stop { Log.error(message, interface: Log.interface(of: message, among: [options.inName, options.outName])) }
         if options.json { print(summary.json()) } else if !options.quiet { for l in summary.textLines() { Log.info(l) } }
@@ -117,8 +117,7 @@ final class Runner {
         cacheConfig.debugChecks = options.debugHeads
         let handles = ports.handles, failure = self.failure
         let threadName = "fwd " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
-        threads.append(WorkerThread {
-            _ = clinux_set_thread_name(threadName)
+        threads.append(JoinableThread(name: threadName) {
             let inPort = PcapPort(handle: handles.0, burst: settings.burst)
             let outPort = PcapPort(handle: handles.1, burst: settings.burst)
             do throws(PortError) {

@@ -2,14 +2,14 @@
 import Glibc
 #endif
 
-/// `--metrics-file PATH`, replaced atomically: the text goes to a hidden temporary file in the
-/// same directory (`.NAME.PID.tmp`, which the textfile collector's `*.prom` glob skips), then is
-/// renamed over PATH, so a reader sees the old file or the new one, never part of one.
-struct MetricsFile {
-    let path: String
+/// A file replaced atomically: the text goes to a hidden temporary file in the same directory
+/// (`.NAME.PID.tmp`, which node_exporter's `*.prom` glob skips), then is renamed over the path,
+/// so a reader sees the old file or the new one, never part of one.
+public struct AtomicFile {
+    public let path: String
     private let temporary: String
 
-    init(path: String) {
+    public init(path: String) {
         self.path = path
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
@@ -18,7 +18,7 @@ struct MetricsFile {
     }
 
     /// Writes `text`; the error says what failed and why.
-    func write(_ text: String) throws(RuntimeError) {
+    public func write(_ text: String) throws(AtomicFile.WriteError) {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("cannot create \(temporary)") }
         var bytes = text
@@ -50,7 +50,12 @@ struct MetricsFile {
         }
     }
 
-    private func failure(_ what: String) -> RuntimeError {
-        RuntimeError("--metrics-file: \(what): \(String(cString: strerror(errno)))")
+    /// What failed (create, write or rename, with the path) and the system's reason.
+    public struct WriteError: Error {
+        public let message: String
+    }
+
+    private func failure(_ what: String) -> WriteError {
+        WriteError(message: "\(what): \(String(cString: strerror(errno)))")
     }
 }
