@@ -41,3 +41,13 @@ public struct DirectionCounters: Sendable, Equatable {
         return true
     }
 }
+
+extension DirectionCounters {
+    /// "reason count, ..." for every reason with drops since `old`.
+    public func dropText(since old: DirectionCounters = DirectionCounters()) -> String {
+        DropReason.allCases.compactMap { r -> String? in
+            let n = self[r] - old[r]
+            return n == 0 ? nil : "\(r.key) \(n)"
+        }.joined(separator: ", ")
+    }
+}

@@ -14,6 +14,11 @@ public struct PrometheusText {
         sample(name, labels, String(value))
     }
 
+    /// Several unlabelled counters, in the order given.
+    public mutating func counters(_ rows: [(name: String, help: String, value: UInt64)]) {
+        for r in rows { counter(r.name, r.help, r.value) }
+    }
+
     public mutating func gauge(_ name: String, _ help: String, _ value: Double,
                                _ labels: KeyValuePairs<String, String> = [:]) {
         declare(name, help, "gauge")
@@ -42,28 +47,11 @@ public struct PrometheusText {
 
     /// A label value: backslash, double quote and line feed escaped.
     public static func escapeLabel(_ s: String) -> String {
-        var r = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\\": r += "\\\\"
-            case "\"": r += "\\\""
-            case "\n": r += "\\n"
-            default: r.unicodeScalars.append(c)
-            }
-        }
-        return r
+        escaped(s) { c in c == "\\" ? "\\\\" : c == "\"" ? "\\\"" : c == "\n" ? "\\n" : nil }
     }
 
     /// A HELP text: backslash and line feed escaped.
     public static func escapeHelp(_ s: String) -> String {
-        var r = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\\": r += "\\\\"
-            case "\n": r += "\\n"
-            default: r.unicodeScalars.append(c)
-            }
-        }
-        return r
+        escaped(s) { c in c == "\\" ? "\\\\" : c == "\n" ? "\\n" : nil }
     }
 }

@@ -32,21 +32,16 @@ struct Metrics {
         let directions = o.directions.map { d in
             (counters: s.totals.direction(d.index), label: d.index == 0 ? "in_out" : "out_in", from: d.from, to: d.to)
         }
-        for d in directions {
-            out.counter("forwarder_rx_frames_total", "Frames received, by direction and receiving interface.",
-                    d.counters.rxFrames, ["direction": d.label, "interface": d.from])
-        }
-        for d in directions {
-            out.counter("forwarder_rx_bytes_total", "Bytes received, by direction and receiving interface.",
-                    d.counters.rxBytes, ["direction": d.label, "interface": d.from])
-        }
-        for d in directions {
-            out.counter("forwarder_tx_frames_total", "Frames sent, by direction and sending interface.",
-                    d.counters.txFrames, ["direction": d.label, "interface": d.to])
-        }
-        for d in directions {
-            out.counter("forwarder_tx_bytes_total", "Bytes sent, by direction and sending interface.",
-                    d.counters.txBytes, ["direction": d.label, "interface": d.to])
+        let traffic: [(String, String, KeyPath<DirectionCounters, UInt64>, Bool)] = [
+            ("forwarder_rx_frames_total", "Frames received, by direction and receiving interface.", \.rxFrames, true),
+            ("forwarder_rx_bytes_total", "Bytes received, by direction and receiving interface.", \.rxBytes, true),
+            ("forwarder_tx_frames_total", "Frames sent, by direction and sending interface.", \.txFrames, false),
+            ("forwarder_tx_bytes_total", "Bytes sent, by direction and sending interface.", \.txBytes, false),
+        ]
+        for (name, help, field, received) in traffic {
+            for d in directions {
+                out.counter(name, help, d.counters[keyPath: field], ["direction": d.label, "interface": received ? d.from : d.to])
+            }
         }
         for d in directions {
             for r in DropReason.allCases {
@@ -56,17 +51,15 @@ struct Metrics {
         }
 
         let kernel = s.kernel.compactMap { k in k.counters.map { (k.interface, $0) } }
-        for (name, c) in kernel {
-            out.counter("forwarder_pcap_received_total", "libpcap: packets the kernel passed to the capture.",
-                    c.received, ["interface": name])
-        }
-        for (name, c) in kernel {
-            out.counter("forwarder_pcap_dropped_total", "libpcap: packets dropped because the ring was full.",
-                    c.dropped, ["interface": name])
-        }
-        for (name, c) in kernel {
-            out.counter("forwarder_pcap_if_dropped_total", "libpcap: packets dropped by the interface or its driver.",
-                    c.interfaceDropped, ["interface": name])
+        typealias PcapCounters = (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)
+        let pcap: [(String, String, (PcapCounters) -> UInt64)] = [
+            ("forwarder_pcap_received_total", "libpcap: packets the kernel passed to the capture.", { $0.received }),
+            ("forwarder_pcap_dropped_total", "libpcap: packets dropped because the ring was full.", { $0.dropped }),
+            ("forwarder_pcap_if_dropped_total", "libpcap: packets dropped by the interface or its driver.",
+             { $0.interfaceDropped }),
+        ]
+        for (metric, help, value) in pcap {
+            for (name, c) in kernel { out.counter(metric, help, value(c), ["interface": name]) }
         }
 
         let a = s.totals.allocator
@@ -74,19 +67,18 @@ struct Metrics {
         out.counter("forwarder_allocator_puts_total", "Packet heads given back to the allocator.", a.puts)
         out.counter("forwarder_allocator_failures_total", "Times no packet head could be had.", a.refillFailures)
         if let p = s.pool {
-            out.counter("forwarder_cache_gets_total", "Head cache: heads taken.", a.gets)
-            out.counter("forwarder_cache_hits_total", "Head cache: gets served from the per-thread cache.", a.hits)
-            out.counter("forwarder_cache_puts_total", "Head cache: heads given back.", a.puts)
-            out.counter("forwarder_cache_refills_total", "Head cache: refills from the shared pool.", a.refills)
-            out.counter("forwarder_cache_refill_heads_total", "Head cache: heads moved in by refills.", a.refillHeads)
-            out.counter("forwarder_cache_refill_failures_total", "Head cache: refills the pool could not serve.",
-                    a.refillFailures)
-            out.counter("forwarder_cache_flushes_total", "Head cache: flushes to the shared pool.", a.flushes)
-            out.counter("forwarder_cache_flush_heads_total", "Head cache: heads moved out by flushes.", a.flushHeads)
-            out.counter("forwarder_cache_remote_frees_total", "Head cache: heads freed by another thread than their owner.",
-                    a.remoteFrees)
-            out.counter("forwarder_cache_remote_returns_total", "Head cache: remotely freed heads taken back by their owner.",
-                    a.remoteReturns)
+            out.counters([
+                ("forwarder_cache_gets_total", "Head cache: heads taken.", a.gets),
+                ("forwarder_cache_hits_total", "Head cache: gets served from the per-thread cache.", a.hits),
+                ("forwarder_cache_puts_total", "Head cache: heads given back.", a.puts),
+                ("forwarder_cache_refills_total", "Head cache: refills from the shared pool.", a.refills),
+                ("forwarder_cache_refill_heads_total", "Head cache: heads moved in by refills.", a.refillHeads),
+                ("forwarder_cache_refill_failures_total", "Head cache: refills the pool could not serve.", a.refillFailures),
+                ("forwarder_cache_flushes_total", "Head cache: flushes to the shared pool.", a.flushes),
+                ("forwarder_cache_flush_heads_total", "Head cache: heads moved out by flushes.", a.flushHeads),
+                ("forwarder_cache_remote_frees_total", "Head cache: heads freed by another thread than their owner.", a.remoteFrees),
+                ("forwarder_cache_remote_returns_total", "Head cache: remotely freed heads taken back by their owner.", a.remoteReturns),
+            ])
             out.gauge("forwarder_cache_in_use", "Head cache: heads taken and not yet given back (in flight; the JSON cache.in_use).",
                   Double(a.inUse))
             out.gauge("forwarder_pool_slabs", "Shared pool: slabs allocated.", Double(p.slabs))
@@ -105,35 +97,34 @@ struct Metrics {
     }
 
     private mutating func nat(_ n: NatCounters) {
-        for (name, p) in [("tcp", n.tcp), ("udp", n.udp), ("icmp", n.icmp)] {
+        let protocols = [("tcp", n.tcp), ("udp", n.udp), ("icmp", n.icmp)]
+        for (name, p) in protocols {
             out.gauge("forwarder_nat_sessions_active", "NAT sessions now, by protocol.", Double(p.active), ["protocol": name])
         }
-        for (name, p) in [("tcp", n.tcp), ("udp", n.udp), ("icmp", n.icmp)] {
-            out.counter("forwarder_nat_sessions_created_total", "NAT sessions created, by protocol.", p.created,
-                    ["protocol": name])
+        for (name, p) in protocols {
+            out.counter("forwarder_nat_sessions_created_total", "NAT sessions created, by protocol.", p.created, ["protocol": name])
         }
-        for (name, p) in [("tcp", n.tcp), ("udp", n.udp), ("icmp", n.icmp)] {
-            out.counter("forwarder_nat_sessions_expired_total", "NAT sessions expired, by protocol.", p.expired,
-                    ["protocol": name])
+        for (name, p) in protocols {
+            out.counter("forwarder_nat_sessions_expired_total", "NAT sessions expired, by protocol.", p.expired, ["protocol": name])
         }
         out.counter("forwarder_nat_translated_total", "Packets translated: in_out outbound (inside to outside), out_in inbound.",
                 n.translatedOutbound, ["direction": "in_out"])
         out.counter("forwarder_nat_translated_total", "", n.translatedInbound, ["direction": "out_in"])
-        out.counter("forwarder_nat_hairpinned_total", "Packets hairpinned (inside to inside through the outside address).",
-                n.hairpinned)
-        out.counter("forwarder_nat_icmp_errors_translated_total", "ICMP errors translated.", n.icmpErrorsTranslated)
-        out.counter("forwarder_nat_icmp_errors_sent_total", "ICMP errors the gateway sent.", n.icmpErrorsSent)
-        out.counter("forwarder_nat_icmp_errors_rate_limited_total", "ICMP errors not sent: rate limit.",
-                n.icmpErrorsRateLimited)
-        out.counter("forwarder_nat_echo_replies_sent_total", "Echo replies the gateway sent.", n.echoRepliesSent)
-        out.counter("forwarder_nat_fragments_translated_total", "Non-first fragments translated.", n.fragmentsTranslated)
-        out.counter("forwarder_nat_fragments_held_total", "Fragments held until their first fragment came.", n.fragmentsHeld)
-        out.counter("forwarder_nat_arp_received_total", "ARP packets received.", n.arpReceived)
-        out.counter("forwarder_nat_arp_requests_answered_total", "ARP requests answered.", n.arpRequestsAnswered)
-        out.counter("forwarder_nat_arp_requests_sent_total", "ARP requests sent.", n.arpRequestsSent)
-        out.counter("forwarder_nat_arp_replies_received_total", "ARP replies received.", n.arpRepliesReceived)
-        out.counter("forwarder_nat_arp_held_total", "Packets held waiting for ARP.", n.arpHeld)
-        out.counter("forwarder_nat_arp_released_total", "Held packets released after ARP resolved.", n.arpReleased)
+        out.counters([
+            ("forwarder_nat_hairpinned_total", "Packets hairpinned (inside to inside through the outside address).", n.hairpinned),
+            ("forwarder_nat_icmp_errors_translated_total", "ICMP errors translated.", n.icmpErrorsTranslated),
+            ("forwarder_nat_icmp_errors_sent_total", "ICMP errors the gateway sent.", n.icmpErrorsSent),
+            ("forwarder_nat_icmp_errors_rate_limited_total", "ICMP errors not sent: rate limit.", n.icmpErrorsRateLimited),
+            ("forwarder_nat_echo_replies_sent_total", "Echo replies the gateway sent.", n.echoRepliesSent),
+            ("forwarder_nat_fragments_translated_total", "Non-first fragments translated.", n.fragmentsTranslated),
+            ("forwarder_nat_fragments_held_total", "Fragments held until their first fragment came.", n.fragmentsHeld),
+            ("forwarder_nat_arp_received_total", "ARP packets received.", n.arpReceived),
+            ("forwarder_nat_arp_requests_answered_total", "ARP requests answered.", n.arpRequestsAnswered),
+            ("forwarder_nat_arp_requests_sent_total", "ARP requests sent.", n.arpRequestsSent),
+            ("forwarder_nat_arp_replies_received_total", "ARP replies received.", n.arpRepliesReceived),
+            ("forwarder_nat_arp_held_total", "Packets held waiting for ARP.", n.arpHeld),
+            ("forwarder_nat_arp_released_total", "Held packets released after ARP resolved.", n.arpReleased),
+        ])
         for r in NatDropReason.allCases {
             out.counter("forwarder_nat_drops_total", "NAT drops, by reason (the JSON nat.drops).", n.drops[r],
                     ["reason": r.description])

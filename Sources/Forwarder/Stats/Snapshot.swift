@@ -23,16 +23,6 @@ struct KernelCounters {
     let counters: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)?
 }
 
-extension DirectionCounters {
-    /// "reason count, ..." for every reason with drops since `old`.
-    func dropText(since old: DirectionCounters = DirectionCounters()) -> String {
-        DropReason.allCases.compactMap { r -> String? in
-            let n = self[r] - old[r]
-            return n == 0 ? nil : "\(r.key) \(n)"
-        }.joined(separator: ", ")
-    }
-}
-
 extension Options {
     /// The directions this run has: (name, from, to, index into `Snapshot.directions`).
     var directions: [(name: String, from: String, to: String, index: Int)] {

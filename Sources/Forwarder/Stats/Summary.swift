@@ -54,7 +54,7 @@ struct Summary {
         } else {
             lines.append("  plain allocator: \(a.gets) heads allocated, \(a.puts) freed, \(a.refillFailures) failures")
         }
-        if let nat = totals.nat { lines += natSummaryLines(nat) }
+        if let nat = totals.nat { lines += nat.summaryLines }
         if let c = capture, let path = options.captureDrops {
             lines.append("  drop capture \(path): \(c.written) frames written, \(c.skipped) skipped (--capture-limit \(options.captureLimit))")
         }
@@ -91,11 +91,8 @@ struct Summary {
             o.add("name", d.name)
             o.add("from", d.from)
             o.add("to", d.to)
-            o.add("rx_frames", c.rxFrames)
-            o.add("rx_bytes", c.rxBytes)
-            o.add("tx_frames", c.txFrames)
-            o.add("tx_bytes", c.txBytes)
-            o.add("drops", c.dropsTotal)
+            o.add(fields: [("rx_frames", c.rxFrames), ("rx_bytes", c.rxBytes), ("tx_frames", c.txFrames),
+                           ("tx_bytes", c.txBytes), ("drops", c.dropsTotal)])
             var why = JSONObject()
             for r in DropReason.allCases { why.add(r.key, c[r]) }
             o.add("drops_by_reason", why)
@@ -137,17 +134,13 @@ struct Summary {
     private func cacheJSON(_ a: AllocatorCounters, _ p: HeadPool.Stats) -> JSONObject {
         var cache = JSONObject()
         cache.add("preset", options.cachePreset.rawValue)
-        cache.add("gets", a.gets)
-        cache.add("hits", a.hits)
+        cache.add(fields: [("gets", a.gets), ("hits", a.hits)])
         cache.add("hit_rate", a.hitRate)
-        cache.add("refills", a.refills)
-        cache.add("refill_heads", a.refillHeads)
-        cache.add("refill_failures", a.refillFailures)
-        cache.add("puts", a.puts)
-        cache.add("flushes", a.flushes)
-        cache.add("flush_heads", a.flushHeads)
-        cache.add("remote_frees", a.remoteFrees)
-        cache.add("remote_returns", a.remoteReturns)
+        cache.add(fields: [
+            ("refills", a.refills), ("refill_heads", a.refillHeads), ("refill_failures", a.refillFailures),
+            ("puts", a.puts), ("flushes", a.flushes), ("flush_heads", a.flushHeads),
+            ("remote_frees", a.remoteFrees), ("remote_returns", a.remoteReturns),
+        ])
         cache.add("in_use", a.inUse)
         cache.add("pool_slabs", p.slabs)
         cache.add("pool_heads", p.totalHeads)

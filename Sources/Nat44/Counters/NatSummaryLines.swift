@@ -1,0 +1,16 @@
+extension NatCounters {
+    /// The NAT lines of the text summary: sessions, translations, ARP, drops by reason.
+    public var summaryLines: [String] {
+        let n = self
+        let dropText = NatDropReason.allCases.compactMap { r in n.drops[r] == 0 ? nil : "\(r.description) \(n.drops[r])" }
+        return [
+            "  nat sessions: tcp \(n.tcp.active) active (\(n.tcp.created) created, \(n.tcp.expired) expired), "
+                + "udp \(n.udp.active) (\(n.udp.created), \(n.udp.expired)), icmp \(n.icmp.active) (\(n.icmp.created), \(n.icmp.expired))",
+            "  nat translated: out \(n.translatedOutbound), in \(n.translatedInbound), hairpinned \(n.hairpinned), "
+                + "icmp errors translated \(n.icmpErrorsTranslated), sent \(n.icmpErrorsSent), echo replies \(n.echoRepliesSent)",
+            "  nat arp: received \(n.arpReceived), answered \(n.arpRequestsAnswered), requests sent \(n.arpRequestsSent), "
+                + "replies \(n.arpRepliesReceived), held \(n.arpHeld), released \(n.arpReleased)",
+            "  nat drops: \(n.drops.total)" + (dropText.isEmpty ? "" : " (" + dropText.joined(separator: ", ") + ")"),
+        ]
+    }
+}
