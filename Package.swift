@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
+        // `--capture-drops`: dropped frames into a pcapng file, the reason as each one's comment.
+        .target(name: "PcapngCapture", dependencies: ["Pipeline"]),
         // Options from the command line and from configuration files, against one option table.
         .target(name: "Configuration"),
         // How the forwarder reports to people and machines: log lines, JSON objects.
@@ -52,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO",
-                           "NetDevice", "Configuration", "Telemetry", "ProcessControl"]
+                           "NetDevice", "Configuration", "Telemetry", "ProcessControl", "PcapngCapture"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -81,8 +83,9 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "ProcessControlTests", dependencies: ["ProcessControl"]),
+        .testTarget(name: "PcapngCaptureTests", dependencies: ["PcapngCapture", "Pipeline"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
-                                   "BufferCache", "Pipeline"]),
+                                   "BufferCache", "Pipeline", "PcapngCapture"]),
     ]
 )

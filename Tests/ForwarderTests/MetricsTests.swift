@@ -1,5 +1,6 @@
 @testable import BufferCache
 import Nat44
+import PcapngCapture
 import Pipeline
 import XCTest
 @testable import Forwarder

@@ -1,5 +1,6 @@
 import Telemetry
 import BufferCache
+import PcapngCapture
 import Pipeline
 #if canImport(Glibc)
 import Glibc

@@ -3,6 +3,7 @@ import BufferCache
 import ProcessControl
 import Nat44
 import PcapIO
+import PcapngCapture
 import Pipeline
 import VlanTranslation
 #if canImport(Glibc)

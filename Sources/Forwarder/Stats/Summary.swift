@@ -1,5 +1,6 @@
 import Telemetry
 import BufferCache
+import PcapngCapture
 import Pipeline
 
 /// The end-of-run report, built from values only (the workers' last counters, the pool's and
