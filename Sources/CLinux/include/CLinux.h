@@ -37,6 +37,31 @@ int clinux_if_name(int ifindex, char *name, size_t len);  // if_indextoname: 0, 
 // a longer name is cut, not refused. 0, or an errno value.
 int clinux_set_thread_name(const char *name);
 
+// Least privilege (`--user`, `--group`). The look-ups return 0, ENOENT when there is no such
+// user or group, or another errno value (ERANGE never: the buffer grows).
+int clinux_lookup_user(const char *name, uint32_t *uid, uint32_t *gid);   // getpwnam_r
+int clinux_lookup_group(const char *name, uint32_t *gid);                 // getgrnam_r
+
+// The steps of clinux_drop_privileges, in the order they run; *failed names the one that failed.
+#define CLINUX_DROP_KEEPCAPS 1  // prctl(PR_SET_KEEPCAPS, 0): setresuid must clear the caps
+#define CLINUX_DROP_BOUNDING 2  // prctl(PR_CAPBSET_DROP) each capability (skipped without CAP_SETPCAP)
+#define CLINUX_DROP_AMBIENT 3  // prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+#define CLINUX_DROP_GROUPS 4  // setgroups(0, NULL)
+#define CLINUX_DROP_GID 5  // setresgid(gid, gid, gid)
+#define CLINUX_DROP_UID 6  // setresuid(uid, uid, uid)
+#define CLINUX_DROP_CAPS 7  // capset: effective, permitted, inheritable all empty
+#define CLINUX_DROP_NO_NEW_PRIVS 8  // prctl(PR_SET_NO_NEW_PRIVS, 1)
+#define CLINUX_DROP_VERIFY 9  // the ids and capability sets read back, setuid(0) refused
+// Drops the calling process to uid/gid for good: no supplementary groups, no capabilities in any
+// set, no new privileges on exec. Run it while the process has one thread (capset, the bounding
+// set and no_new_privs are per thread; threads created afterwards inherit them). 0, or the errno
+// value of the step *failed names. *bounding_kept is 1 when the bounding set could not be
+// emptied (no CAP_SETPCAP: not root), which leaves nothing usable: every other set is empty and
+// no_new_privs keeps exec from gaining any.
+int clinux_drop_privileges(uint32_t uid, uint32_t gid, int *failed, int *bounding_kept);
+// The capability sets of the calling thread (capget), each as 64 bits.
+int clinux_capabilities(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+
 #ifdef __cplusplus
 }
 #endif

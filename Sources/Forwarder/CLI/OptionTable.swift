@@ -39,6 +39,8 @@ let forwarderOptions = OptionTable(program: "forwarder", [
     OptionSpec("metrics-interval", value: true, "seconds between metrics-file rewrites"),
     OptionSpec("capture-drops", value: true, "pcapng file of dropped frames"),
     OptionSpec("capture-limit", value: true, "frames captured at most [10000]"),
+    OptionSpec("user", value: true, "drop to this user once the interfaces and files are open"),
+    OptionSpec("group", value: true, "with --user: this group instead of the user's own"),
     OptionSpec("help", short: "h", value: false, inConfigFile: false, "this help"),
     OptionSpec("version", short: "V", value: false, inConfigFile: false, "the version"),
 ])

@@ -3,6 +3,7 @@ import Configuration
 import Telemetry
 import Nat44
 import PcapIO
+import ProcessControl
 import VlanTranslation
 
 /// Everything the command line says, parsed and checked completely (VLAN maps, NAT addresses,
@@ -56,6 +57,9 @@ struct Options {
     var captureDrops: String?
     var captureLimit = 10_000
     var logFormat = LogFormat.text
+    /// `--user`, `--group`: who to become once the ports and the files are open (looked up at
+    /// parse time, so an unknown name is a usage error).
+    var privileges: Privileges.Target?
 
     enum Parsed {
         case run(Options)
@@ -102,6 +106,8 @@ struct Options {
         var seen: Set<String> = []
         var inName: String?
         var outName: String?
+        var user: String?
+        var group: String?
         for setting in settings {
             let flag = "--" + setting.name
             let value = setting.value
@@ -144,6 +150,8 @@ struct Options {
                         throw ConfigurationError("--log-format: '\(value)' is not a format; use text or json")
                     }
                     o.logFormat = f
+                case "user": user = try nonEmpty(flag, value)
+                case "group": group = try nonEmpty(flag, value)
                 case "vlan-map": vlanMaps.append(value)
                 case "vlan-pass-unmapped": vlanPassUnmapped = on
                 case "vlan-nat": vlanNat = on
@@ -191,6 +199,18 @@ struct Options {
         if seen.contains("capture-limit") && o.captureDrops == nil {
             throw UsageError("--capture-limit only applies with --capture-drops")
         }
+        if group != nil && user == nil {
+            throw UsageError("--group only applies with --user")
+        }
+        if let user {
+            let found: (uid: UInt32, gid: UInt32)
+            do { found = try Privileges.lookupUser(user) } catch { throw UsageError("--user: " + error.message) }
+            var gid = found.gid
+            if let group {
+                do { gid = try Privileges.lookupGroup(group) } catch { throw UsageError("--group: " + error.message) }
+            }
+            o.privileges = Privileges.Target(user: user, uid: found.uid, group: group, gid: gid)
+        }
         if vlanNat {
             o.mode = .vlanNat(try nat.config())
         } else if !vlanMaps.isEmpty {
@@ -201,6 +221,11 @@ struct Options {
             throw UsageError("--filter '\(f)': \(problem)")
         }
         return o
+    }
+
+    private static func nonEmpty(_ flag: String, _ value: String) throws(ConfigurationError) -> String {
+        guard !value.isEmpty else { throw ConfigurationError("\(flag): the name is empty") }
+        return value
     }
 
     /// The log format usage errors are written in: `json` only when the command line says

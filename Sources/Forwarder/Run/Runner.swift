@@ -38,6 +38,10 @@ final class Runner {
         let reporter = try Reporter(options: options, ports: ports, pool: pool, startTime: startTime,
                                     totals: { [unowned self] in self.totals() })
         capture = reporter.capture
+        // `--user`: the sockets and files are open and no thread is running yet (the drop is per thread).
+        if let target = options.privileges {
+            do throws(PrivilegeError) { try Privileges.drop(to: target) } catch { throw RuntimeError(error.message) }
+        }
         switch mode {
         case .transparent:
             start(inputs: [.inside], ports, pool, nat: { _ in nil }) { TransparentBridge() }
