@@ -229,6 +229,23 @@ int clinux_capabilities(uint64_t *effective, uint64_t *permitted, uint64_t *inhe
     return 0;
 }
 
+static int last_capability(void);
+
+int clinux_get_credentials(clinux_credentials *out) {
+    memset(out, 0, sizeof *out);
+    uid_t u[3];
+    gid_t g[3];
+    if (getresuid(&u[0], &u[1], &u[2]) != 0 || getresgid(&g[0], &g[1], &g[2]) != 0) return errno;
+    for (int i = 0; i < 3; i++) { out->uid[i] = u[i]; out->gid[i] = g[i]; }
+    out->groups = getgroups(0, NULL);
+    if (out->groups < 0) return errno;
+    out->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+    for (int cap = 0, last = last_capability(); cap <= last; cap++) {
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) out->bounding |= (uint64_t)1 << cap;
+    }
+    return 0;
+}
+
 // The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap), else 63.
 static int last_capability(void) {
     int last = 63;

@@ -104,5 +104,23 @@ public enum Privileges {
         return clinux_capabilities(&e, &p, &i) == 0 ? (e, p, i) : nil
     }
 
+    /// What the calling thread runs as: the ids, the groups, the capability sets, no_new_privs.
+    public struct Credentials: Equatable, Sendable {
+        public var uids: [UInt32]   // real, effective, saved
+        public var gids: [UInt32]
+        public var supplementaryGroups: Int
+        public var noNewPrivs: Bool
+        public var effective: UInt64, permitted: UInt64, inheritable: UInt64, bounding: UInt64
+    }
+
+    public static func current() -> Credentials? {
+        var c = clinux_credentials()
+        guard clinux_get_credentials(&c) == 0, let caps = capabilities() else { return nil }
+        return Credentials(uids: [c.uid.0, c.uid.1, c.uid.2], gids: [c.gid.0, c.gid.1, c.gid.2],
+                           supplementaryGroups: Int(c.groups), noNewPrivs: c.no_new_privs == 1,
+                           effective: caps.effective, permitted: caps.permitted,
+                           inheritable: caps.inheritable, bounding: c.bounding)
+    }
+
     private static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

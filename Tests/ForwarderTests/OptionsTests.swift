@@ -91,4 +91,18 @@ final class OptionsTests: XCTestCase {
         guard case .version = try Options.parse(["eth0", "--version"]) else { return XCTFail("--version") }
     }
 
+    func testUserAndGroupAreLookedUpAtParseTime() throws {
+        XCTAssertNil(try parse("a b").privileges)
+        let nobody = try XCTUnwrap(try parse("a b --user nobody").privileges)
+        XCTAssertEqual(nobody.uid, 65534)
+        XCTAssertEqual(nobody.gid, 65534, "nobody's primary group (nogroup)")
+        let root = try XCTUnwrap(try parse("a b --user nobody --group root").privileges)
+        XCTAssertEqual(root.uid, 65534)
+        XCTAssertEqual(root.gid, 0)
+        XCTAssertEqual(usageError("a b --user no-such-user-xyz"), "--user: no such user 'no-such-user-xyz'")
+        XCTAssertEqual(usageError("a b --user nobody --group no-such-group-xyz"),
+                       "--group: no such group 'no-such-group-xyz'")
+        XCTAssertEqual(usageError("a b --group nogroup"), "--group only applies with --user")
+        XCTAssertEqual(usageError("a b --user="), "--user: the name is empty")
+    }
 }

@@ -59,6 +59,14 @@ int clinux_lookup_group(const char *name, uint32_t *gid);                 // get
 // emptied (no CAP_SETPCAP: not root), which leaves nothing usable: every other set is empty and
 // no_new_privs keeps exec from gaining any.
 int clinux_drop_privileges(uint32_t uid, uint32_t gid, int *failed, int *bounding_kept);
+// The calling thread's ids (real, effective, saved), its number of supplementary groups,
+// no_new_privs (0 or 1) and its bounding set as 64 bits (PR_CAPBSET_READ). 0, or an errno value.
+typedef struct {
+    uint32_t uid[3], gid[3];
+    int groups, no_new_privs;
+    uint64_t bounding;
+} clinux_credentials;
+int clinux_get_credentials(clinux_credentials *out);
 // The capability sets of the calling thread (capget), each as 64 bits.
 int clinux_capabilities(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
 

@@ -54,6 +54,13 @@ Output:
   --metrics-interval S      [the --stats interval, else 10]
   --capture-drops FILE      write dropped frames to a pcapng file, the reason as each comment
   --capture-limit N         frames written at most [10000]
+
+Least privilege:
+  --user NAME               once the interfaces and files are open, become NAME with no
+                            capabilities (when started as root); NAME must be able to write the
+                            --metrics-file directory
+  --group NAME              with --user: this group instead of NAME's primary group
+
   -h, --help, -V, --version
 
 SIGINT or SIGTERM stops cleanly: queued frames are sent, then the summary is printed.
