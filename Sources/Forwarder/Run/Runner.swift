@@ -41,6 +41,9 @@ final class Runner {
         // `--user`: the sockets and files are open and no thread is running yet (the drop is per thread).
         if let target = options.privileges {
             do throws(PrivilegeError) { try Privileges.drop(to: target) } catch { throw RuntimeError(error.message) }
+            // The metrics file is rewritten as the user from now on: fail now, not warn later.
+            do { try reporter.metrics?.write(Metrics.text(reporter.summary(stop: .running), startTime: reporter.startUnixTime, up: true)) }
+            catch { throw RuntimeError("--metrics-file: \(error.message) (as user '\(target.user)': its directory must be writable by that user)") }
         }
         switch mode {
         case .transparent:
