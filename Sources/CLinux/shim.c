@@ -1,4 +1,4 @@
-// CLinux: netdev facts and thread naming. See include/CLinux.h.
+// CLinux: netdev facts, thread naming, least privilege. See include/CLinux.h.
 #define _GNU_SOURCE
 #include "CLinux.h"
 

@@ -1,4 +1,5 @@
-// CLinux: the Linux facts about a network device that libpcap does not give, and thread naming.
+// CLinux: the Linux facts about a network device that libpcap does not give, thread naming, and
+// least privilege (user and group look-ups, the drop to a user with no capabilities).
 // Each function wraps one kernel interface (an ifreq ioctl, an ethtool command, a sysfs file,
 // if_nameindex, pthread_setname_np), so the Swift side composes them and owns the wording.
 //
