@@ -102,7 +102,7 @@ struct Options {
         var vlanMaps: [String] = []
         var vlanPassUnmapped = false
         var vlanNat = false
-        var nat = NatArguments()
+        var nat = NatOptions()
         var seen: Set<String> = []
         var inName: String?
         var outName: String?
@@ -156,10 +156,10 @@ struct Options {
                 case "vlan-pass-unmapped": vlanPassUnmapped = on
                 case "vlan-nat": vlanNat = on
                 default:
-                    guard NatArguments.flags.contains(flag) else {
+                    guard NatOptions.flags.contains(flag) else {
                         preconditionFailure("an option in OptionTable that the parser does not know: \(flag)")
                     }
-                    try nat.take(flag, value)
+                    do { try nat.take(flag, value) } catch { throw ConfigurationError(error.message) }
                 }
             } catch {
                 guard let origin = setting.origin else { throw UsageError(error.message) }
@@ -212,7 +212,7 @@ struct Options {
             o.privileges = Privileges.Target(user: user, uid: found.uid, group: group, gid: gid)
         }
         if vlanNat {
-            o.mode = .vlanNat(try nat.config())
+            do { o.mode = .vlanNat(try nat.config()) } catch { throw UsageError(error.message) }
         } else if !vlanMaps.isEmpty {
             do { o.mode = .vlanMap(try VlanMap(specs: vlanMaps, passUnmapped: vlanPassUnmapped)) }
             catch { throw UsageError(error.message) }
