@@ -214,7 +214,7 @@ def test_syn_flood_fills_the_session_table(natbed):
     rss = RssSampler(bed.fw.proc.pid, 0.2).start()
     t_flood = time.monotonic() - t_start
     try:
-        sent = Flooder(tb.ns_a, tb.a0, syns, 3.5, pps=20000).start().join(30)
+        sent = Flooder(tb.ns_a, tb.a0, syns, 3.5, pps=10000).start().join(30)
     finally:
         samples = rss.stop()
     t_flood_end = time.monotonic() - t_start
@@ -229,7 +229,7 @@ def test_syn_flood_fills_the_session_table(natbed):
           f"{nat['sessions_active']} (cap {MAX_SESSIONS}), table_full {nat['drops']['table_full']}, "
           f"VmRSS {min(samples) / 1024:.1f}..{max(samples) / 1024:.1f} MiB")
     assert res.returncode == 0, res.stderr[-2000:]
-    assert sent > 5000, f"the flood hardly ran: {sent} SYNs"
+    assert sent > 3 * MAX_SESSIONS, f"the flood hardly ran: {sent} SYNs"
     assert nat["sessions_active"] <= MAX_SESSIONS, nat
     assert nat["tcp"]["created"] >= MAX_SESSIONS - 10, f"the flood did not fill the table: {nat['tcp']}"
     # The 20000 SYNs are cycled: repeats of the ~1000 that got a session pass, a few may be lost
