@@ -246,3 +246,46 @@ def run_forwarder_once(args, timeout=15, prefix_cmd=()):
     fw = Forwarder(list(args), prefix_cmd=prefix_cmd)
     fw.start(wait_ready=False)
     return fw.wait(timeout=timeout)
+
+
+def rss_kib(pid):
+    """VmRSS of `pid` in KiB (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """Samples VmRSS of one PID every `interval` s on a thread: start(), stop() -> [KiB]."""
+
+    def __init__(self, pid, interval=0.2):
+        import threading
+        self.pid = pid
+        self.interval = interval
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"rss-{pid}")
+
+    def _run(self):
+        while not self._stop.is_set():
+            v = rss_kib(self.pid)
+            if v is not None:
+                self.samples.append(v)
+            self._stop.wait(self.interval)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+        v = rss_kib(self.pid)
+        if v is not None:
+            self.samples.append(v)
+        return self.samples

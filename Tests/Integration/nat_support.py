@@ -62,8 +62,9 @@ def check_nat_prerequisites():
 class NatBed:
     """One VLAN NAT testbed and the forwarder running on it (restartable)."""
 
-    def __init__(self, prefix):
+    def __init__(self, prefix, extra_args=()):
         self.prefix = prefix
+        self.extra_args = [str(a) for a in extra_args]   # appended to FORWARDER_ARGS
         self.tb = None
         self.fw = None
         self.results = []          # Results of forwarders stopped so far
@@ -81,7 +82,8 @@ class NatBed:
 
     def start_forwarder(self):
         assert self.fw is None or not self.fw.running(), "forwarder already running"
-        self.fw = Forwarder([self.tb.in_if, self.tb.out_if] + FORWARDER_ARGS).start()
+        self.fw = Forwarder([self.tb.in_if, self.tb.out_if] + FORWARDER_ARGS
+                            + self.extra_args).start()
         if not self.fw.running():
             res = self.fw.stop()
             raise AssertionError(f"forwarder --vlan-nat exited at start (exit {res.returncode}): "
@@ -140,11 +142,11 @@ class NatBed:
 
 
 @contextlib.contextmanager
-def nat_testbed():
-    """A NatBed with the forwarder started; always torn down (forwarder stopped or killed by
-    its PID, namespaces and veths removed)."""
+def nat_testbed(extra_args=()):
+    """A NatBed with the forwarder started (FORWARDER_ARGS + extra_args); always torn down
+    (forwarder stopped or killed by its PID, namespaces and veths removed)."""
     prefix = "nat" + secrets.token_hex(2)   # 7 characters: interface names stay <= 15
-    bed = NatBed(prefix)
+    bed = NatBed(prefix, extra_args)
     try:
         bed.up()
         bed.start_forwarder()

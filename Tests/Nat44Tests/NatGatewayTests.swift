@@ -208,6 +208,7 @@ final class NatGatewayTests: XCTestCase {
         var rng = TestRNG(seed: 0xF0F0_1234)
         var verdicts = [0, 0, 0]
         var now: UInt64 = 1_000_000_000
+        let dropsBefore = gateway.counters.drops.total, laterBefore = gateway.counters.dropsLater
         for i in 0..<6000 {
             var bytes: [UInt8]
             switch rng.next() % 4 {
@@ -250,6 +251,10 @@ final class NatGatewayTests: XCTestCase {
         XCTAssertGreaterThan(verdicts[0], 100, "fuzz should reach the translation path")
         XCTAssertGreaterThan(verdicts[1], 100)
         XCTAssertGreaterThanOrEqual(gateway.counters.drops.total, UInt64(verdicts[1]))
+        // Every NAT drop is either the verdict on the frame just processed (a direction counts
+        // it) or counted in dropsLater (held frames dropped later, frames the gateway made).
+        XCTAssertEqual(gateway.counters.drops.total - dropsBefore,
+                       UInt64(verdicts[1]) + gateway.counters.dropsLater - laterBefore)
         gateway.releaseAll(allocator: &allocator)
         XCTAssertEqual(allocator.counters.gets, allocator.counters.puts, "heads leaked or double-freed")
     }

@@ -29,5 +29,6 @@ func natJSON(_ n: NatCounters) -> JSONObject {
     for r in NatDropReason.allCases { drops.add(r.description, n.drops[r]) }
     o.add("drops", drops)
     o.add("drops_total", n.drops.total)
+    o.add("drops_later", n.dropsLater)
     return o
 }

@@ -92,7 +92,10 @@ extension NatGateway {
     mutating func abandonResolution<A: HeadAllocator & ~Copyable>(_ n: NeighbourIndex, dropping reason: NatDropReason?,
                                                                   _ allocator: inout A) {
         while let h = neighbours.takeHeld(n) {
-            if let reason { counters.drops[reason] &+= 1 }
+            if let reason {
+                counters.drops[reason] &+= 1
+                counters.dropsLater &+= 1
+            }
             allocator.put(h)
         }
         neighbours.detachPending(n)
@@ -104,6 +107,7 @@ extension NatGateway {
     mutating func sendARPRequest<A: HeadAllocator & ~Copyable>(_ side: Side, target: UInt32, _ allocator: inout A) {
         guard let r = allocator.get() else {
             counters.drops[.noBuffer] &+= 1
+            counters.dropsLater &+= 1
             return
         }
         let me = sides[side]

@@ -32,6 +32,12 @@ public struct NatCounters: Sendable, Equatable {
     public var arpHeld: UInt64 = 0
     public var arpReleased: UInt64 = 0
     public var drops = NatDropCounters()
+    /// The part of `drops` that no direction counts as `nat`: packets dropped after they were
+    /// held (fragments waiting for their first, packets waiting for ARP) and frames the gateway
+    /// generated itself (ARP requests, ICMP errors) or could not queue for output. A direction
+    /// counts only the drops that are the verdict on the frame it just received, so
+    /// the directions' `nat` drops + `dropsLater` = `drops.total`.
+    public var dropsLater: UInt64 = 0
 
     public var sessionsActive: UInt64 { tcp.active + udp.active + icmp.active }
 

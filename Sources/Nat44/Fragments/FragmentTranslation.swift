@@ -33,7 +33,9 @@ extension NatGateway {
                                   pcp: eth.tagCount > 0 ? eth.outerTCI & 0xF000 : 0)
             switch translateFragment(later, rewrite, &allocator) {
             case .forward(let out): emit(h, out, &allocator)
-            case .drop: allocator.put(h)
+            case .drop:
+                counters.dropsLater &+= 1   // held earlier: its direction saw it as consumed
+                allocator.put(h)
             case .consumed: break
             }
         }
@@ -88,6 +90,7 @@ extension NatGateway {
     mutating func expireFragment<A: HeadAllocator & ~Copyable>(_ f: FragmentIndex, _ allocator: inout A) {
         while let h = fragments.takeHeld(f) {
             counters.drops[.fragment] &+= 1
+            counters.dropsLater &+= 1
             allocator.put(h)
         }
         fragments.remove(f)

@@ -41,6 +41,7 @@ extension NatGateway {
         }
         guard let r = allocator.get() else {
             counters.drops[.noBuffer] &+= 1
+            counters.dropsLater &+= 1
             return
         }
         let me = sides[pkt.side]

@@ -54,6 +54,7 @@ extension NatGateway {
     mutating func emit<A: HeadAllocator & ~Copyable>(_ head: PacketHead, _ side: Side, _ allocator: inout A) {
         if !output.push(head, side) {
             counters.drops[.outputFull] &+= 1
+            counters.dropsLater &+= 1
             allocator.put(head)
         }
     }
