@@ -7,13 +7,14 @@
 //
 // Under AddressSanitizer or ThreadSanitizer: the sanitizer runtime owns malloc (it interposes the
 // family itself and calls it while it is still setting up, before this file's code could run), so
-// nothing here defines malloc or free. Instead the sanitizer's allocator hooks count: every
-// allocation made through the runtime's allocator (malloc, calloc, realloc, posix_memalign,
-// aligned_alloc, memalign: Swift's swift_slowAlloc goes through these) calls the malloc hook.
-// The tests that check "the counter sees the plain allocator's mallocs" prove the hooks fire.
-// ASan runs the hooks inside its allocator, so every entry point is counted; TSan runs them in its
-// malloc, calloc and realloc interceptors only, so under TSan the aligned entry points
-// (posix_memalign, aligned_alloc, memalign: Swift's over-aligned allocations) are not counted.
+// nothing here defines malloc or free. Instead a malloc hook registered with
+// __sanitizer_install_malloc_and_free_hooks counts, per thread as above. ASan runs the hook inside
+// its allocator, so every entry point is counted (malloc, calloc, realloc, posix_memalign,
+// aligned_alloc, memalign; Swift's swift_slowAlloc uses malloc or, over-aligned, an aligned one).
+// TSan runs it in its malloc, calloc and realloc interceptors only: under TSan the aligned entry
+// points are not counted. AllocationCountingTests.testCounterSeesSwiftAllocationsInThisBuild checks
+// each mode, and the "plain allocator makes two per packet" tests check the hooks see the mallocs
+// of the real path.
 #include <stddef.h>
 #include <errno.h>
 #include "CMallocCounter.h"
