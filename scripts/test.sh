@@ -14,14 +14,9 @@ if ! swift test 2>&1 | tee /tmp/forwarder-unit-tests.log | grep -vE "^Test Case 
     exit 1
 fi
 
-echo "== thread sanitizer: the cache and pool across threads (forwarder-bench alloc under TSan)"
-# The benchmark's two-thread cases exercise the cache's remote frees under both policies. Every
-# module compiles under TSan (docs/status.md: the Swift 6.3.1 crash and its workaround), but the
-# test bundle does not start under TSan yet (the malloc counter interposes too early), so the
-# unit suite is not run this way. TSan exits 66 on any report.
-swift build --scratch-path .build/tsan --sanitize=thread --product forwarder-bench 2>&1 | tail -1
-.build/tsan/debug/forwarder-bench alloc --rounds 2 --pairs 20000 >/dev/null
-echo "no ThreadSanitizer reports"
+echo "== sanitizers: the unit suite under ASan, the threaded modules' tests under TSan"
+# scripts/sanitize.sh prints one line per sanitizer and fails on a failed test or any report.
+scripts/sanitize.sh
 
 echo "== docs: every path they cite exists"
 /usr/bin/python3 scripts/check-docs.py

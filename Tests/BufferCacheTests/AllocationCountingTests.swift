@@ -44,4 +44,31 @@ final class AllocationCountingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(made, 2 * packets, "the interposer must see every malloc")
         XCTAssertLessThanOrEqual(made, 2 * packets + 16)
     }
+
+    final class Box { var value = 0 }
+
+    /// The counter counts in every build: the interposer in a normal build, the sanitizer's
+    /// malloc hooks under ASan/TSan (counter.c). Swift objects are each counted, so the
+    /// zero-allocation tests above mean the same thing under a sanitizer; an over-aligned
+    /// allocation is counted too, except under TSan (whose hooks skip the aligned entry points).
+    func testCounterSeesSwiftAllocationsInThisBuild() {
+        let mode = cmc_counting_mode()
+        let how = ["nothing (hooks not installed)", "the malloc interposer", "AddressSanitizer's malloc hooks",
+                   "ThreadSanitizer's malloc hooks"][Int(mode)]
+        print("CMallocCounter: counting through \(how)")
+        XCTAssertNotEqual(mode, 0, "the sanitizer's malloc hooks could not be installed")
+        var boxes: [Box] = []
+        boxes.reserveCapacity(100)
+        let before = cmc_thread_allocations()
+        for _ in 0..<100 { boxes.append(Box()) }
+        let objects = cmc_thread_allocations() - before
+        XCTAssertEqual(boxes.count, 100)
+        XCTAssertGreaterThanOrEqual(objects, 100, "every swift_allocObject is counted")
+        XCTAssertLessThanOrEqual(objects, 105)
+        let alignedBefore = cmc_thread_allocations()
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        let aligned = cmc_thread_allocations() - alignedBefore
+        raw.deallocate()
+        XCTAssertEqual(aligned, mode == 3 ? 0 : 1, "an over-aligned allocation (posix_memalign/aligned_alloc)")
+    }
 }

@@ -1,14 +1,34 @@
 import XCTest
 import Foundation
-import Synchronization
+import Glibc
 @testable import BufferCache
 
 /// Real threads: heads got on one thread are freed on another, both ways, many rounds. At the end
 /// every head the pool made is back in it exactly once, and no head was ever handed out while
 /// still in flight (each carries a serial number its consumer checks).
 final class CrossThreadStressTests: XCTestCase {
-    final class Channel: @unchecked Sendable {
-        let queue = Mutex<[PacketHead]>([])
+    /// A value behind a pthread mutex. Not Synchronization's `Mutex`: ThreadSanitizer (this test
+    /// runs under it, scripts/sanitize.sh) does not see the uninstrumented standard library's lock
+    /// and would report every hand-over through it as a race.
+    final class Locked<Value>: @unchecked Sendable {
+        private var value: Value
+        private let lock: UnsafeMutablePointer<pthread_mutex_t>
+        init(_ value: Value) {
+            self.value = value
+            lock = .allocate(capacity: 1)
+            lock.initialize(to: pthread_mutex_t())
+            pthread_mutex_init(lock, nil)
+        }
+        deinit { pthread_mutex_destroy(lock); lock.deallocate() }
+        func withLock<R>(_ body: (inout Value) -> R) -> R {
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
+            return body(&value)
+        }
+    }
+
+    final class Channel: Sendable {
+        let queue = Locked<[PacketHead]>([])
         func send(_ heads: [PacketHead]) { queue.withLock { $0.append(contentsOf: heads) } }
         func receive() -> [PacketHead] { queue.withLock { q in defer { q.removeAll(keepingCapacity: true) }; return q } }
     }
@@ -17,7 +37,7 @@ final class CrossThreadStressTests: XCTestCase {
         let pool = HeadPool(.init(headsPerSlab: 64, maxHeads: 4096))
         let config = HeadCache.Configuration(capacity: 64, refill: 16, flush: 32, remoteFrees: policy)
         let aToB = Channel(), bToA = Channel()
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         let done = DispatchGroup()
 
         // Each worker: sends bursts stamped with serial numbers to its peer, frees what the peer

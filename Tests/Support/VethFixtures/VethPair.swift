@@ -20,9 +20,27 @@ public struct VethPair {
                 try? shell("sysctl -qw net.ipv6.conf.\(end).disable_ipv6=1")  // fails only without IPv6
                 if up { try shell("ip link set \(end) up") }
             }
+            if up {
+                // The carrier comes on (and the device's queue starts: until then frames sent are
+                // dropped) through linkwatch, a moment after `ip link` returns, longer on a busy
+                // machine: wait up to 3 s for both ends to be operationally up.
+                for end in [a, b] { VethPair.waitOperstateUp(end) }
+            }
         } catch {
             delete()  // the test never sees the pair, so its tearDown cannot
             throw error
+        }
+    }
+
+    private static func waitOperstateUp(_ name: String) {
+        for _ in 0..<300 {
+            var text = [CChar](repeating: 0, count: 32)
+            if let f = fopen("/sys/class/net/\(name)/operstate", "r") {
+                _ = fgets(&text, 32, f)
+                fclose(f)
+                if String(cString: text).hasPrefix("up") { return }
+            }
+            usleep(10_000)
         }
     }
 
