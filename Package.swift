@@ -30,7 +30,8 @@ let package = Package(
         // Byte order, Ethernet and VLAN headers, IPv4 addresses, the Internet checksum.
         .target(name: "PacketFormats", dependencies: ["BufferCache"], swiftSettings: crossModule),
         // PacketPort, FrameProcessor, the Worker loop, counters, the in-memory port.
-        .target(name: "Pipeline", dependencies: ["BufferCache", "PacketFormats"], swiftSettings: crossModule),
+        .target(name: "Pipeline", dependencies: ["BufferCache", "PacketFormats", "ProcessControl"],
+                swiftSettings: crossModule),
         // `--vlan-map`: stateless VLAN translation.
         .target(name: "VlanTranslation", dependencies: ["Pipeline", "PacketFormats", "BufferCache"],
                 swiftSettings: crossModule),
