@@ -15,6 +15,21 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzHarness!.run(UnsafeBufferPointer(start: data, count: size))
     return 0
 }
+
+/// libFuzzer's driver (in the runtime -sanitize=fuzzer links).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+/// SwiftPM links an executable target with `main` defined as `<module>_main` (so tests can link
+/// the executable); libFuzzer's own main is then not used, so this one starts libFuzzer's driver.
+@_cdecl("ForwarderFuzz_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var c = argc
+    var v = argv
+    return LLVMFuzzerRunDriver(&c, &v, fuzz)
+}
 #else
 @main
 struct ForwarderFuzzReplay {

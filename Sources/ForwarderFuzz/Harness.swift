@@ -144,7 +144,7 @@ enum FuzzMode: String, CaseIterable {
 /// between inputs until then).
 final class FuzzHarness {
     static let resetEvery = 50_000
-    static let vlanSpecs = ["10:20", "11:21", "0:30", "100.10:50", "200.20:300.30"]
+    static let vlanSpecs = ["10:20", "11:21", "0:30", "40:0", "100.10:50", "60:200.61", "300.30:400.40"]
 
     var l2: FuzzRig<TransparentBridge>?
     var vlan: FuzzRig<VlanTranslator>?
