@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the whole pipeline with libFuzzer (docs/reliability.md, "Fuzzing"):
-#   scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--seeds]
-# Builds ForwarderFuzz with -sanitize=fuzzer,address into .build/fuzz, then runs each mode for N
+#   scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--seeds] [--no-build]
+# Builds ForwarderFuzz with -sanitize=fuzzer,address into .build/fuzz (optimised, about ten times
+# the executions of a debug build, with assert() kept: -assert-config Debug), then runs each mode for N
 # seconds (default 60) from the committed seeds (Tests/Fuzz/corpus/MODE, read only) plus a work
 # corpus of its own (.build/fuzz-corpus/MODE). A crash, leak or trap leaves its input in
 # .build/fuzz-crashes/MODE/. Ends with one line per mode, "fuzz: MODE N executions, M crashes",
@@ -11,12 +12,14 @@ cd "$(dirname "$0")/.."
 
 mode=all
 seconds=60
+build=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --mode) mode="$2"; shift 2 ;;
         --seconds) seconds="$2"; shift 2 ;;
         --seeds) /usr/bin/python3 Tests/Fuzz/make_corpus.py; shift ;;
-        *) echo "usage: scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--seeds]" >&2; exit 2 ;;
+        --no-build) build=0; shift ;;
+        *) echo "usage: scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--seeds] [--no-build]" >&2; exit 2 ;;
     esac
 done
 case "$mode" in
@@ -26,14 +29,14 @@ case "$mode" in
 esac
 
 scratch=.build/fuzz
-if ! swift build -c debug --product ForwarderFuzz --scratch-path "$scratch" \
+if [ "$build" -eq 1 ] && ! swift build -c release --product ForwarderFuzz --scratch-path "$scratch" \
         -Xswiftc -DFORWARDER_FUZZ -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
-        >/tmp/forwarder-fuzz-build.log 2>&1; then
+        -Xswiftc -assert-config -Xswiftc Debug >/tmp/forwarder-fuzz-build.log 2>&1; then
     tail -20 /tmp/forwarder-fuzz-build.log
     echo "fuzz.sh: the fuzz target did not build (full log: /tmp/forwarder-fuzz-build.log)" >&2
     exit 1
 fi
-bin="$scratch/debug/ForwarderFuzz"
+bin="$scratch/release/ForwarderFuzz"
 
 summary=()
 failed=0
