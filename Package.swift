@@ -61,6 +61,9 @@ let package = Package(
             name: "ForwarderBench",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44"]
         ),
+        // The libFuzzer target (scripts/fuzz.sh builds it with -D FORWARDER_FUZZ -sanitize=fuzzer,address);
+        // in the normal build a replay tool for fuzz inputs. Never links CMallocCounter (it breaks ASan).
+        .executableTarget(name: "ForwarderFuzz", dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44"]),
         // Test support: a malloc interposer that counts calls per thread.
         .target(name: "CMallocCounter", path: "Tests/Support/CMallocCounter"),
         // Test support: pcap fixtures, heads from bytes, an independent checksum verifier.
