@@ -33,6 +33,10 @@ extension PipelineScenario {
 
     func offered(_ frames: Int) -> (inside: Int, outside: Int) { (frames, 0) }
 
+    /// The one-way modes: one flow, frames offered on IN only.
+    var flows: Int { 1 }
+    var inputs: [Side] { [.inside] }
+
     func checkRound<C>(before: C, after: C, inside: Int, outside: Int) -> String? { nil }
 }
 
@@ -43,6 +47,19 @@ func installTimedPorts<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyab
     w.inPort.keepSent = false
     w.outPort = MemoryPort(frames: outside)
     w.outPort.keepSent = false
+}
+
+/// The one-way modes' preparation: 100 copies of `frame` offered on IN, run through, and
+/// what came out of OUT (the caller checks it); fails the run when fewer came out.
+func passHundred<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable>(
+    _ w: inout Worker<A, P, MemoryPort>, _ frame: [UInt8], label: String) -> [[UInt8]] {
+    w.inPort = MemoryPort(frames: [frame], budget: 100)
+    w.outPort = MemoryPort()
+    drain(&w, label: label)
+    guard w.outPort.sent.count == 100 else {
+        benchFailure("\(label): preparation: \(w.outPort.sent.count) of 100 frames came out")
+    }
+    return w.outPort.sent
 }
 
 // MARK: l2
@@ -60,17 +77,11 @@ struct L2Scenario: PipelineScenario {
     }
 
     var mode: PipelineBenchmark.Mode { .l2 }
-    var flows: Int { 1 }
-    var inputs: [Side] { [.inside] }
     func prepare<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable>(
         _ w: inout Worker<A, P, MemoryPort>, label: String) {
-        w.inPort = MemoryPort(frames: [frame], budget: 100)
-        w.outPort = MemoryPort()
-        drain(&w, label: label)
-        guard w.outPort.sent.count == 100, w.outPort.sent.allSatisfy({ $0 == frame }) else {
-            benchFailure("\(label): preparation: \(w.outPort.sent.count) of 100 frames came out, "
-                + "\(w.outPort.sent.filter { $0 != frame }.count) of them changed")
-        }
+        let out = passHundred(&w, frame, label: label)
+        let changed = out.filter { $0 != frame }.count
+        guard changed == 0 else { benchFailure("\(label): preparation: \(changed) of 100 frames changed") }
         installTimedPorts(&w, inside: [frame], outside: [])
     }
 }
@@ -109,18 +120,11 @@ struct VlanScenario: PipelineScenario {
     }
 
     var mode: PipelineBenchmark.Mode { .vlan }
-    var flows: Int { 1 }
-    var inputs: [Side] { [.inside] }
     func prepare<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable>(
         _ w: inout Worker<A, P, MemoryPort>, label: String) {
-        w.inPort = MemoryPort(frames: [frame], budget: 100)
-        w.outPort = MemoryPort()
-        drain(&w, label: label)
+        let sent = passHundred(&w, frame, label: label)
         guard let original = BenchFrames.parseUDP(frame) else { benchFailure("\(label): cannot parse my own frame") }
-        guard w.outPort.sent.count == 100 else {
-            benchFailure("\(label): preparation: \(w.outPort.sent.count) of 100 frames came out")
-        }
-        for out in w.outPort.sent {
+        for out in sent {
             guard let p = BenchFrames.parseUDP(out), p.tags == expectedTags, p.dstMAC == original.dstMAC,
                   p.srcMAC == original.srcMAC, p.src == original.src, p.dst == original.dst,
                   p.sport == original.sport, p.dport == original.dport, p.ttl == original.ttl,
