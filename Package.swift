@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "ProcessControlTests", dependencies: ["ProcessControl"]),
+        .testTarget(name: "ProcessControlTests", dependencies: ["ProcessControl", "VethFixtures"]),
         .testTarget(name: "PcapngCaptureTests", dependencies: ["PcapngCapture", "Pipeline"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",

@@ -59,8 +59,6 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     private let doneCapacity: Int
     private var lastPublish: UInt64 = 0
     private var lastOversizeWarning: UInt64 = 0
-    /// `settings.dropSink`, tested once per dropped frame.
-    private let dropSink: (any DropSink)?
     public init(allocator: consuming A, processor: consuming P, inPort: consuming IO, outPort: consuming IO,
                 inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>) {
         self.allocator = allocator
@@ -72,7 +70,6 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         inputSides = (inputs[0], inputs[inputs.count - 1])
         self.settings = settings
         self.slot = slot
-        dropSink = settings.dropSink
         directions = .allocate(capacity: 2)
         directions.initialize(repeating: DirectionCounters(), count: 2)
         let b = settings.burst
@@ -154,7 +151,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
                     }
                 case .drop(let reason):
                     counters.pointee.drop(reason)
-                    if _slowPath(dropSink != nil) { capture(head, reason, direction: side, interface: side) }
+                    if _slowPath(settings.dropSink != nil) { capture(head, reason, direction: side, interface: side) }
                     retire(head)
                 case .consumed:
                     break
@@ -238,14 +235,14 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
                     waitWritable(side)
                 } else if error == EAGAIN || error == ENOBUFS || error == EWOULDBLOCK {
                     counters.pointee.drop(.txFailed, count: UInt64(count - i))
-                    if _slowPath(dropSink != nil) {
+                    if _slowPath(settings.dropSink != nil) {
                         for j in i..<count { capture(queue[j], .txFailed, direction: side.other, interface: side) }
                     }
                     i = count
                 } else {
                     // The kernel refused this one frame (EMSGSIZE, ENETDOWN, ...): drop it, go on.
                     counters.pointee.drop(.txFailed)
-                    if _slowPath(dropSink != nil) { capture(queue[i], .txFailed, direction: side.other, interface: side) }
+                    if _slowPath(settings.dropSink != nil) { capture(queue[i], .txFailed, direction: side.other, interface: side) }
                     i += 1
                 }
             }
@@ -271,7 +268,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     private mutating func oversize(_ head: PacketHead, from: Side, to: Side, now: UInt64) {
         directions[from.rawValue].drop(.oversize)
         let length = max(Int(head.meta.pointee.wireLength), head.length)
-        if dropSink != nil { capture(head, .oversize, direction: from, interface: from) }
+        if settings.dropSink != nil { capture(head, .oversize, direction: from, interface: from) }
         retire(head)
         guard let warn = settings.warn,
               now &- lastOversizeWarning > 10_000_000_000 || lastOversizeWarning == 0 else { return }
@@ -288,7 +285,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     /// Hands a dropped frame, as it is now, to the drop sink (the caller has checked there is one).
     @inline(never)
     private func capture(_ head: PacketHead, _ reason: DropReason, direction: Side, interface: Side) {
-        guard let sink = dropSink else { return }
+        guard let sink = settings.dropSink else { return }
         var name = reason.key
         if reason == .processor, let detail = processor.lastDropReason { name += ":" + detail }
         sink.dropped(UnsafeRawBufferPointer(head.bytes), wireLength: max(Int(head.meta.pointee.wireLength), head.length),

@@ -8,13 +8,6 @@ import XCTest
 /// The metrics file's text from summary values: HELP and TYPE once per family, before its
 /// samples; counters end in `_total`; label values escaped; a snapshot says `running`.
 final class MetricsTests: XCTestCase {
-    func options(_ line: String) throws -> Options {
-        guard case .run(let o) = try Options.parse(line.split(separator: " ").map(String.init)) else {
-            throw UsageError("not a run")
-        }
-        return o
-    }
-
     func summary(_ line: String, stop: StopReason = .running) throws -> Summary {
         var d = DirectionCounters()
         d.rxFrames = 10
@@ -22,7 +15,7 @@ final class MetricsTests: XCTestCase {
         d.txFrames = 7
         d.txBytes = 420
         d.drop(.oversize, count: 3)
-        var s = Summary(options: try options(line), totals: Snapshot(directions: (d, DirectionCounters())),
+        var s = Summary(options: try parsedOptions(line), totals: Snapshot(directions: (d, DirectionCounters())),
                         pool: HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 250, highWater: 64),
                         kernel: [KernelCounters(interface: "eth0", counters: (10, 1, 0)),
                                  KernelCounters(interface: "eth1", counters: nil)],

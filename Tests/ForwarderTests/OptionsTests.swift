@@ -4,12 +4,7 @@ import Nat44
 import VlanTranslation
 
 final class OptionsTests: XCTestCase {
-    func parse(_ line: String) throws(UsageError) -> Options {
-        guard case .run(let o) = try Options.parse(line.split(separator: " ").map(String.init)) else {
-            throw UsageError("not a run")
-        }
-        return o
-    }
+    func parse(_ line: String) throws(UsageError) -> Options { try parsedOptions(line) }
 
     func usageError(_ line: String) -> String? {
         do { _ = try parse(line); return nil } catch { return error.message }

@@ -9,13 +9,6 @@ import XCTest
 /// The stats line and the summaries are built from values only (snapshots, pool and kernel
 /// counters), so they can be checked without running a worker.
 final class SummaryTests: XCTestCase {
-    func options(_ line: String) throws -> Options {
-        guard case .run(let o) = try Options.parse(line.split(separator: " ").map(String.init)) else {
-            throw UsageError("not a run")
-        }
-        return o
-    }
-
     func snapshot(frames: UInt64, drops: UInt64 = 0) -> Snapshot {
         var d = DirectionCounters()
         d.rxFrames = frames + drops
@@ -32,7 +25,7 @@ final class SummaryTests: XCTestCase {
     }
 
     func testJSONSummaryCarriesTheCountersItWasGiven() throws {
-        let o = try options("eth0 eth1 --one-way --cache-preset kernel-2025 --json")
+        let o = try parsedOptions("eth0 eth1 --one-way --cache-preset kernel-2025 --json")
         let pool = HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 256, highWater: 64)
         let summary = Summary(options: o, totals: snapshot(frames: 1000, drops: 3), pool: pool,
                               kernel: [KernelCounters(interface: "eth0", counters: (1003, 0, 0)),
@@ -62,7 +55,7 @@ final class SummaryTests: XCTestCase {
     }
 
     func testErrorStopIsReportedInTextAndJSON() throws {
-        let o = try options("eth0 eth1 --alloc plain")
+        let o = try parsedOptions("eth0 eth1 --alloc plain")
         let summary = Summary(options: o, totals: snapshot(frames: 5), pool: nil, kernel: [], elapsed: 1,
                               stop: .error("eth1: receive failed: network is down"))
         XCTAssertTrue(summary.textLines()[0].hasPrefix("stopped after an error after 1.0 s"))
@@ -74,7 +67,7 @@ final class SummaryTests: XCTestCase {
     }
 
     func testStatsLineGivesTheRatesOfTheInterval() throws {
-        let o = try options("eth0 eth1 --one-way")
+        let o = try parsedOptions("eth0 eth1 --one-way")
         var line = StatsLine(options: o, startTime: 0, pool: true)
         _ = line.next(now: 1_000_000_000, totals: snapshot(frames: 1000))
         let text = line.next(now: 2_000_000_000, totals: snapshot(frames: 3000, drops: 7))

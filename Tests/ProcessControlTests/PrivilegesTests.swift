@@ -1,5 +1,6 @@
 import Glibc
 import ProcessControl
+import VethFixtures
 import XCTest
 
 /// The user and group look-ups, and the drop itself in forked children (it cannot be undone in
@@ -49,7 +50,7 @@ final class PrivilegesTests: XCTestCase {
     }
 
     func testDropInAChildLeavesNothing() throws {
-        try XCTSkipUnless(geteuid() == 0, "dropping takes root")
+        try requireRoot("dropping privileges")
         let target = try Privileges.target(user: "nobody", group: nil)
         let status = inChild {
             do { try Privileges.drop(to: target) } catch { return 1 }
@@ -68,7 +69,7 @@ final class PrivilegesTests: XCTestCase {
 
     /// Once dropped, a second drop (back to root) fails with the reason and the fix.
     func testDropWithoutPrivilegeSaysWhyAndTheFix() throws {
-        try XCTSkipUnless(geteuid() == 0, "needs root to drop once first")
+        try requireRoot("dropping privileges once first")
         let nobody = try Privileges.target(user: "nobody", group: nil)
         let root = try Privileges.target(user: "root", group: nil)
         let status = inChild {
