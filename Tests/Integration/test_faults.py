@@ -19,15 +19,6 @@ from netns_io import Flooder, ipv4_frame, mac_bytes, udp_datagram
 FLOOD_S = 3.0
 
 
-@pytest.fixture(scope="module")
-def bed():
-    prefix = "ft" + secrets.token_hex(2)
-    try:
-        yield harness.testbed_up(prefix)
-    finally:
-        harness.testbed_down(prefix)
-
-
 def udp_load(tb, n=2000, from_side="a"):
     """n distinct UDP frames from host A to host B (or B to A), 100..1400 bytes."""
     rng = random.Random(n)
@@ -58,8 +49,8 @@ def check_accounting(j):
         assert d["rx_frames"] == d["tx_frames"] + d["drops"], d
 
 
-def test_link_down_and_up_under_load(bed, forwarder):
-    tb = bed
+def test_link_down_and_up_under_load(testbed, forwarder):
+    tb = testbed
     fw = forwarder(tb.in_if, tb.out_if, "--json")
     floods = [Flooder(tb.ns_a, tb.a0, udp_load(tb, from_side="a"), 4.0, pps=20000).start(),
               Flooder(tb.ns_b, tb.b0, udp_load(tb, from_side="b"), 4.0, pps=20000).start()]
@@ -87,8 +78,8 @@ def test_link_down_and_up_under_load(bed, forwarder):
     check_accounting(res.json)
 
 
-def test_heads_exhausted_then_recovered(bed, forwarder):
-    tb = bed
+def test_heads_exhausted_then_recovered(testbed, forwarder):
+    tb = testbed
     fw = forwarder(tb.in_if, tb.out_if, "--json", "--max-heads", "64")
     rss = RssSampler(fw.proc.pid, 0.2).start()
     try:

@@ -12,7 +12,6 @@ import contextlib
 import json
 import random
 import re
-import secrets
 import signal
 import subprocess
 import time
@@ -70,15 +69,6 @@ def ping_ok(exec_in_a, dst, count=5):
 # Random and half-valid frames, every mode
 
 @pytest.fixture(scope="module")
-def l2bed():
-    prefix = "fl" + secrets.token_hex(2)
-    try:
-        yield harness.testbed_up(prefix)
-    finally:
-        harness.testbed_down(prefix)
-
-
-@pytest.fixture(scope="module")
 def natbed():
     problems = check_nat_prerequisites()
     if problems:
@@ -99,8 +89,8 @@ def _garbage_run(fw_pid, sides, seconds):
 
 
 @pytest.mark.parametrize("mode", ["l2", "vlan-map"])
-def test_garbage_l2_modes(l2bed, forwarder, mode):
-    tb = l2bed
+def test_garbage_l2_modes(testbed, forwarder, mode):
+    tb = testbed
     rng = random.Random(0xF100D + len(mode))
     args = [tb.in_if, tb.out_if, "--json"]
     if mode == "vlan-map":
