@@ -38,6 +38,8 @@ public struct AllocatorCounters: Sendable, Equatable {
     public var remoteFrees: UInt64 = 0
     /// Heads that came back home from other threads and were taken into this cache.
     public var remoteReturns: UInt64 = 0
+    /// Heads freed by this thread that another cache handed out, kept here (`adopt`).
+    public var adopted: UInt64 = 0
     /// Debug checks: puts of a head already free (not cached), and heads written after put.
     public var doubleFrees: UInt64 = 0
     public var writesAfterPut: UInt64 = 0
@@ -54,7 +56,7 @@ public struct AllocatorCounters: Sendable, Equatable {
     /// Every counter, for summing: a new counter added here is summed with the others.
     static let fields: [WritableKeyPath<AllocatorCounters, UInt64> & Sendable] = [
         \.gets, \.hits, \.refills, \.refillHeads, \.refillFailures, \.puts, \.flushes, \.flushHeads,
-        \.remoteFrees, \.remoteReturns, \.doubleFrees, \.writesAfterPut,
+        \.remoteFrees, \.remoteReturns, \.adopted, \.doubleFrees, \.writesAfterPut,
     ]
 
     public static func + (a: AllocatorCounters, b: AllocatorCounters) -> AllocatorCounters {

@@ -136,9 +136,12 @@ public struct HeadCache: ~Copyable, HeadAllocator {
     @inlinable
     public mutating func put(_ head: PacketHead) {
         _counters.puts &+= 1
-        if _slowPath(returnsHome && head.meta.pointee.owner != id) {
-            sendHome(head)
-            return
+        if _slowPath(head.meta.pointee.owner != id) {
+            if returnsHome {
+                sendHome(head)
+                return
+            }
+            _counters.adopted &+= 1
         }
         if _slowPath(debugChecks) { guard acceptOnPut(head) else { return } }
         slots[count] = head

@@ -193,9 +193,10 @@ struct AllocBenchmark {
     /// Runs producer and consumer on two threads from a common start; ns per pair from the start
     /// to the moment the consumer has put the last head back.
     func twoThreadRun(pairs: Int, burst: Int,
-                      produce: @escaping @Sendable (SPSCRing, Int) -> (() -> Void),
-                      consume: @escaping @Sendable (SPSCRing, Int) -> Void) -> Double {
-        let ring = SPSCRing(capacity: 1024)
+                      produce: @escaping @Sendable (SPSCRing<UnsafeMutableRawPointer>, Int) -> (() -> Void),
+                      consume: @escaping @Sendable (SPSCRing<UnsafeMutableRawPointer>, Int) -> Void) -> Double {
+        let ring = SPSCRing<UnsafeMutableRawPointer>(capacity: 1024)
+        defer { ring.deallocate() }
         let ready = Atomic<Int>(0)
         let consumerDone = DispatchSemaphore(value: 0)
         let producerMayExit = DispatchSemaphore(value: 0)

@@ -16,6 +16,8 @@ public enum DropReason: Int, CaseIterable, Sendable {
     /// The processor dropped it for a reason of its own, which it counts in its own counters
     /// (the NAT gateway's `drops`).
     case processor
+    /// Owned by another worker, whose hand-off lane was full (or the run was stopping).
+    case handOff
 }
 
 extension DropReason {
@@ -30,6 +32,7 @@ extension DropReason {
         case .malformed: "malformed"
         case .noHeadroom: "no_headroom"
         case .processor: "nat"
+        case .handOff: "hand_off"
         }
     }
 }

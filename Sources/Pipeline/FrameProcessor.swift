@@ -8,6 +8,8 @@ public enum Verdict: Equatable {
     case drop(DropReason)
     /// The processor kept the head (held for ARP, or turned into a reply in its output queue).
     case consumed
+    /// Another worker owns the frame (several NAT workers): it goes to that worker's lane as it is.
+    case handOff(worker: Int)
 }
 
 /// The stage between RX and TX. The worker is generic over it, so each mode (transparent,
@@ -23,6 +25,12 @@ public protocol FrameProcessor: ~Copyable {
     mutating func tick<A: HeadAllocator & ~Copyable>(now: UInt64, allocator: inout A)
     /// The next frame the processor generated or released, with the side to send it on.
     mutating func popOutput() -> (Side, PacketHead)?
+    /// A frame another worker handed over; by default processed as if received here.
+    mutating func processHandedOff<A: HeadAllocator & ~Copyable>(
+        _ handOff: HandOff, now: UInt64, allocator: inout A) -> Verdict
+    /// The next hand-off the processor asks for besides its verdicts (copies for the other
+    /// workers, held frames whose owner is now known).
+    mutating func popHandOff() -> HandOffRequest?
     /// Heads the processor holds (returned to the allocator when the worker stops).
     mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A)
     /// The processor's counters as of now.
@@ -41,6 +49,11 @@ public struct NoCounters: Sendable, Equatable {
 extension FrameProcessor where Self: ~Copyable {
     @inlinable public mutating func tick<A: HeadAllocator & ~Copyable>(now: UInt64, allocator: inout A) {}
     @inlinable public mutating func popOutput() -> (Side, PacketHead)? { nil }
+    @inlinable public mutating func processHandedOff<A: HeadAllocator & ~Copyable>(
+        _ handOff: HandOff, now: UInt64, allocator: inout A) -> Verdict {
+        process(handOff.head, from: handOff.side, now: now, allocator: &allocator)
+    }
+    @inlinable public mutating func popHandOff() -> HandOffRequest? { nil }
     @inlinable public mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A) {}
     @inlinable public var lastDropReason: String? { nil }
 }

@@ -59,8 +59,21 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     private let doneCapacity: Int
     private var lastPublish: UInt64 = 0
     private var lastOversizeWarning: UInt64 = 0
+
+    /// Hand-off (several workers sharing state, NAT): this worker's place among the others,
+    /// their lanes, and what arrived on them this pass.
+    private let endpoint: HandOffEndpoint?
+    private let inbox: UnsafeMutablePointer<HandOff>
+    private var handOffs = HandOffCounters()
+    /// Workers this pass handed frames to (bit per worker): their doorbells are rung after it.
+    private var handedTo: UInt64 = 0
+    /// Set by `finish`: frames that would be handed off now are dropped, so that once every
+    /// worker has left the mesh nothing more arrives on any lane.
+    private var closing = false
+
     public init(allocator: consuming A, processor: consuming P, inPort: consuming IO, outPort: consuming IO,
-                inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>) {
+                inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>,
+                handOff endpoint: HandOffEndpoint? = nil) {
         self.allocator = allocator
         self.processor = processor
         self.inPort = inPort
@@ -79,6 +92,8 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         txQueue = (.allocate(capacity: txCapacity), .allocate(capacity: txCapacity))
         doneCapacity = 2 * txCapacity + 2 * b
         done = .allocate(capacity: doneCapacity)
+        self.endpoint = endpoint
+        inbox = .allocate(capacity: b)
     }
 
     deinit {
@@ -86,6 +101,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         reserve.0.deallocate(); reserve.1.deallocate()
         txQueue.0.deallocate(); txQueue.1.deallocate()
         done.deallocate()
+        inbox.deallocate()
     }
 
     // MARK: the loop
@@ -95,27 +111,44 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         var fds = [pollfd(fd: pollDescriptor(inputSides.0), events: Int16(POLLIN), revents: 0)]
         if inputCount == 2 { fds.append(pollfd(fd: pollDescriptor(inputSides.1), events: Int16(POLLIN), revents: 0)) }
         fds.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0))
+        if let endpoint { fds.append(pollfd(fd: endpoint.mesh.doorbell(endpoint.index), events: Int16(POLLIN), revents: 0)) }
         defer { finish() }
-        while !stop.load(ordering: .relaxed) {
-            let largestBurst = try step(now: monotonicNanoseconds())
-            // A full burst means more may be waiting: go again at once. Otherwise sleep in
-            // poll(): an RX attempt on an empty ring costs libpcap a poll() of its own anyway.
-            if largestBurst < settings.burst && !settings.busyPoll {
-                _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
+        do {
+            while !stop.load(ordering: .relaxed) {
+                let largestBurst = try step(now: monotonicNanoseconds())
+                // A full burst means more may be waiting: go again at once. Otherwise sleep in
+                // poll(): an RX attempt on an empty ring costs libpcap a poll() of its own anyway.
+                if largestBurst < settings.burst && !settings.busyPoll { sleep(&fds) }
             }
+        } catch {
+            // The other workers stop too (a worker that is gone cannot take its hand-offs).
+            stop.store(true, ordering: .relaxed)
+            throw error
         }
+    }
+
+    /// Waits in poll() for input, the stop pipe, or (with hand-off) the doorbell that another
+    /// worker rings when it hands a frame to this one while it sleeps.
+    private mutating func sleep(_ fds: inout [pollfd]) {
+        if let endpoint {
+            guard endpoint.mesh.prepareToSleep(endpoint.index) else { return }
+        }
+        _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
+        if let endpoint { endpoint.mesh.wake(endpoint.index) }
     }
 
     /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
     public mutating func step(now: UInt64) throws(PortError) -> Int {
         var received = 0
-        received = try receiveBurst(on: inputSides.0, now: now)
+        if endpoint != nil { received = receiveHandOffs(now: now) }
+        received = max(received, try receiveBurst(on: inputSides.0, now: now))
         if inputCount == 2 { received = max(received, try receiveBurst(on: inputSides.1, now: now)) }
         processor.tick(now: now, allocator: &allocator)
         collectOutput()
         flush(.outside)
         flush(.inside)
         releaseDone()
+        if handedTo != 0 { ringDoorbells() }
         if now &- lastPublish > 50_000_000 { publish(now: now) }
         return received
     }
@@ -142,20 +175,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
                     oversize(head, from: side, to: side.other, now: now)
                     continue
                 }
-                switch processor.process(head, from: side, now: now, allocator: &allocator) {
-                case .forward(let out):
-                    if _slowPath(head.length > maxFrame(head, on: out)) {
-                        oversize(head, from: side, to: out, now: now)
-                    } else {
-                        enqueue(head, on: out)
-                    }
-                case .drop(let reason):
-                    counters.pointee.drop(reason)
-                    if _slowPath(settings.dropSink != nil) { capture(head, reason, direction: side, interface: side) }
-                    retire(head)
-                case .consumed:
-                    break
-                }
+                dispose(head, processor.process(head, from: side, now: now, allocator: &allocator), from: side, now: now)
             }
             // The unused heads stay in the reserve for the next burst.
             (heads).update(from: heads + n, count: have - n)
@@ -163,6 +183,86 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         }
         if side == .inside { reserveCount.0 = have } else { reserveCount.1 = have }
         return n
+    }
+
+    /// Carries out a verdict on a frame received on `side` (here, or by the worker that handed it over).
+    @inline(__always)
+    private mutating func dispose(_ head: PacketHead, _ verdict: Verdict, from side: Side, now: UInt64) {
+        switch verdict {
+        case .forward(let out):
+            if _slowPath(head.length > maxFrame(head, on: out)) {
+                oversize(head, from: side, to: out, now: now)
+            } else {
+                enqueue(head, on: out)
+            }
+        case .drop(let reason):
+            directions[side.rawValue].drop(reason)
+            if _slowPath(settings.dropSink != nil) { capture(head, reason, direction: side, interface: side) }
+            retire(head)
+        case .consumed:
+            break
+        case .handOff(let worker):
+            handOff(HandOff(head: head, side: side), to: worker)
+        }
+    }
+
+    // MARK: hand-off
+
+    /// Puts a frame on the lane to `worker`; a full lane, a stop under way, or no such worker
+    /// drops it under `hand_off`.
+    @inline(never)
+    private mutating func handOff(_ item: HandOff, to worker: Int) {
+        if let endpoint, !closing, worker != endpoint.index, worker >= 0, worker < endpoint.mesh.workers,
+           endpoint.mesh.lane(from: endpoint.index, to: worker).push(item) {
+            handOffs.sent &+= 1
+            handedTo |= 1 << UInt64(worker)
+            return
+        }
+        handOffs.dropped &+= 1
+        directions[item.side.rawValue].drop(.handOff)
+        if settings.dropSink != nil { capture(item.head, .handOff, direction: item.side, interface: item.side) }
+        retire(item.head)
+    }
+
+    /// Takes up to a burst off each lane into this worker and processes it as the owner. A frame
+    /// handed over is not handed on again (that would be a processor's bug, and could cycle):
+    /// such a verdict is a `hand_off` drop. Returns the largest batch taken.
+    @inline(never)
+    private mutating func receiveHandOffs(now: UInt64) -> Int {
+        guard let endpoint else { return 0 }
+        let me = endpoint.index, n = endpoint.mesh.workers
+        var largest = 0
+        for from in 0..<n where from != me {
+            let count = endpoint.mesh.lane(from: from, to: me).pop(into: inbox, count: settings.burst)
+            largest = max(largest, count)
+            for i in 0..<count {
+                let item = inbox[i]
+                handOffs.received &+= 1
+                let verdict = processor.processHandedOff(item, now: now, allocator: &allocator)
+                if case .handOff = verdict {
+                    handOffs.dropped &+= 1
+                    directions[item.side.rawValue].drop(.handOff)
+                    retire(item.head)
+                } else {
+                    dispose(item.head, verdict, from: item.side, now: now)
+                }
+            }
+        }
+        return largest
+    }
+
+    private mutating func collectHandOffs() {
+        while let request = processor.popHandOff() { handOff(request.handOff, to: request.worker) }
+    }
+
+    private mutating func ringDoorbells() {
+        guard let endpoint else { return }
+        var mask = handedTo
+        while mask != 0 {
+            endpoint.mesh.ring(mask.trailingZeroBitCount)
+            mask &= mask - 1
+        }
+        handedTo = 0
     }
 
     /// The largest frame that `out` can carry: its MTU plus the Ethernet header and the VLAN
@@ -209,6 +309,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
 
     private mutating func collectOutput() {
         while let (side, head) = processor.popOutput() { enqueue(head, on: side) }
+        collectHandOffs()
     }
 
     /// Sends everything queued for `side` in bursts; a full socket buffer is retried a bounded
@@ -296,20 +397,42 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     private mutating func publish(now: UInt64) {
         lastPublish = now
         slot.publish(WorkerStats(directions: (directions[0], directions[1]), allocator: allocator.counters,
-                                 processor: processor.counters))
+                                 processor: processor.counters, handOffs: handOffs))
     }
 
     /// Sends what is queued, returns every head this worker holds and publishes the final counters.
     public mutating func finish() {
+        closing = true
         collectOutput()
         flush(.outside)
         flush(.inside)
+        if let endpoint { leaveMesh(endpoint.mesh) }
         processor.releaseAll(allocator: &allocator)
         releaseDone()
         allocator.putBulk(reserve.0, count: reserveCount.0)
         allocator.putBulk(reserve.1, count: reserveCount.1)
         reserveCount = (0, 0)
         publish(now: monotonicNanoseconds())
+    }
+
+    /// The stop barrier: says this worker is leaving, then keeps taking its lanes until every
+    /// worker has left (no one hands off any more) and once after, so no head stays on a lane.
+    /// Bounded: a worker that never leaves is given up on after 2 s.
+    private mutating func leaveMesh(_ mesh: HandOffMesh) {
+        mesh.leave()
+        let deadline = monotonicNanoseconds() &+ 2_000_000_000
+        var last = false
+        while !last {
+            last = mesh.allGone || monotonicNanoseconds() > deadline
+            let now = monotonicNanoseconds()
+            while receiveHandOffs(now: now) > 0 {}
+            collectOutput()
+            flush(.outside)
+            flush(.inside)
+            releaseDone()
+            if !last { usleep(1000) }
+        }
+        handedTo = 0
     }
 
     // MARK: ports

@@ -8,11 +8,14 @@ public struct WorkerStats<Processor: Sendable>: Sendable {
     public var directions: (DirectionCounters, DirectionCounters)
     public var allocator: AllocatorCounters
     public var processor: Processor
+    public var handOffs: HandOffCounters
 
-    public init(directions: (DirectionCounters, DirectionCounters), allocator: AllocatorCounters, processor: Processor) {
+    public init(directions: (DirectionCounters, DirectionCounters), allocator: AllocatorCounters, processor: Processor,
+                handOffs: HandOffCounters = HandOffCounters()) {
         self.directions = directions
         self.allocator = allocator
         self.processor = processor
+        self.handOffs = handOffs
     }
 }
 
