@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes the whole pipeline with libFuzzer (docs/reliability.md, "Fuzzing"):
-#   scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--seeds] [--no-build]
+#   scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--runs N] [--seeds] [--no-build]
 # Builds ForwarderFuzz with -sanitize=fuzzer,address into .build/fuzz (optimised, about ten times
 # the executions of a debug build, with assert() kept: -assert-config Debug), then runs each mode for N
-# seconds (default 60) from the committed seeds (Tests/Fuzz/corpus/MODE, read only) plus a work
+# seconds (default 60), or until N executions with --runs (whichever comes first), from the committed seeds (Tests/Fuzz/corpus/MODE, read only) plus a work
 # corpus of its own (.build/fuzz-corpus/MODE). A crash, leak or trap leaves its input in
 # .build/fuzz-crashes/MODE/. Ends with one line per mode, "fuzz: MODE N executions, M crashes",
 # and exits non-zero if any mode crashed. --seeds regenerates the seeds from the pcap fixtures.
@@ -12,14 +12,16 @@ cd "$(dirname "$0")/.."
 
 mode=all
 seconds=60
+runs=-1
 build=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --mode) mode="$2"; shift 2 ;;
         --seconds) seconds="$2"; shift 2 ;;
+        --runs) runs="$2"; shift 2 ;;
         --seeds) /usr/bin/python3 Tests/Fuzz/make_corpus.py; shift ;;
         --no-build) build=0; shift ;;
-        *) echo "usage: scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--seeds] [--no-build]" >&2; exit 2 ;;
+        *) echo "usage: scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--runs N] [--seeds] [--no-build]" >&2; exit 2 ;;
     esac
 done
 case "$mode" in
@@ -47,7 +49,7 @@ for m in $modes; do
     mkdir -p "$work" "$crashes"
     rm -f "$crashes"/*
     rc=0
-    FORWARDER_FUZZ_MODE="$m" "$bin" -max_total_time="$seconds" -print_final_stats=1 \
+    FORWARDER_FUZZ_MODE="$m" "$bin" -max_total_time="$seconds" -runs="$runs" -print_final_stats=1 \
         -artifact_prefix="$crashes/" "$work" "Tests/Fuzz/corpus/$m" >"$log" 2>&1 || rc=$?
     executed=$(awk '/stat::number_of_executed_units/ {n=$2} END {print n+0}' "$log")
     found=$(find "$crashes" -type f | wc -l)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,20 @@ int clinux_set_thread_name(const char *name) {
     char shortened[16];
     snprintf(shortened, sizeof shortened, "%s", name ? name : "");
     return pthread_setname_np(pthread_self(), shortened);
+}
+
+int clinux_pin_thread(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int clinux_cpu_allowed(int cpu) {
+    cpu_set_t set;
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    return CPU_ISSET(cpu, &set) ? 1 : 0;
 }
 
 // ---- Least privilege -------------------------------------------------------------------

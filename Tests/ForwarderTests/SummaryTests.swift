@@ -42,7 +42,7 @@ final class SummaryTests: XCTestCase {
         XCTAssertEqual(directions[0]["drops"] as? Int, 3)
         let reasons = try XCTUnwrap(directions[0]["drops_by_reason"] as? [String: Int])
         XCTAssertEqual(Set(reasons.keys), ["tx_failed", "oversize", "no_buffer", "vlan_unmapped", "malformed",
-                                           "no_headroom", "nat"])
+                                           "no_headroom", "nat", "hand_off"])
         XCTAssertEqual(reasons["oversize"], 3)
         let cache = try XCTUnwrap(json["cache"] as? [String: Any])
         XCTAssertEqual(cache["preset"] as? String, "kernel-2025")
@@ -69,8 +69,48 @@ final class SummaryTests: XCTestCase {
     func testStatsLineGivesTheRatesOfTheInterval() throws {
         let o = try parsedOptions("eth0 eth1 --one-way")
         var line = StatsLine(options: o, startTime: 0, pool: true)
-        _ = line.next(now: 1_000_000_000, totals: snapshot(frames: 1000))
-        let text = line.next(now: 2_000_000_000, totals: snapshot(frames: 3000, drops: 7))
+        _ = line.next(now: 1_000_000_000, workers: [WorkerSnapshot(index: 0, cpu: nil, totals: snapshot(frames: 1000))])
+        let text = line.next(now: 2_000_000_000,
+                             workers: [WorkerSnapshot(index: 0, cpu: nil, totals: snapshot(frames: 3000, drops: 7))])
         XCTAssertEqual(text, "[2.0s] in->out 2.0 kpps 1.0 Mbps drops oversize 7 | cache hit 100.00% refills 0 flushes 0")
+    }
+
+    func testStatsLineShowsEachWorkerCompactly() throws {
+        let o = try parsedOptions("eth0 eth1 --one-way --workers 2")
+        var line = StatsLine(options: o, startTime: 0, pool: true)
+        let text = line.next(now: 1_000_000_000, workers: [
+            WorkerSnapshot(index: 0, cpu: 0, totals: snapshot(frames: 3000)),
+            WorkerSnapshot(index: 1, cpu: 1, totals: snapshot(frames: 1000)),
+        ])
+        XCTAssertTrue(text.hasPrefix("[1.0s] in->out 4.0 kpps"), text)
+        XCTAssertTrue(text.hasSuffix(" | workers rx kpps 3.0/1.0"), text)
+    }
+
+    /// The totals the summary shows are the workers' figures summed, field by field.
+    func testSummaryTotalsAreTheSumOfTheWorkers() throws {
+        let o = try parsedOptions("eth0 eth1 --one-way --workers 2 --remote-frees adopt --json")
+        var a = snapshot(frames: 700, drops: 1), b = snapshot(frames: 300)
+        a.handOffs.sent = 5
+        b.handOffs.received = 4
+        b.handOffs.dropped = 1
+        b.allocator.adopted = 4
+        let workers = [WorkerSnapshot(index: 0, cpu: nil, totals: a), WorkerSnapshot(index: 1, cpu: nil, totals: b)]
+        var summary = Summary(options: o, totals: a + b, pool: HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 256, highWater: 64),
+                              kernel: [], elapsed: 1, stop: .duration)
+        summary.workers = workers
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
+        XCTAssertEqual(json["remote_frees_policy"] as? String, "adopt")
+        let list = try XCTUnwrap(json["workers"] as? [[String: Any]])
+        XCTAssertEqual(list.map { $0["worker"] as? Int }, [0, 1])
+        XCTAssertEqual(list.map { $0["rx_frames"] as? Int }, [701, 300])
+        XCTAssertEqual(list.map { $0["hand_offs_sent"] as? Int }, [5, 0])
+        XCTAssertEqual(list.map { $0["hand_off_drops"] as? Int }, [0, 1])
+        XCTAssertEqual(list.map { $0["remote_frees"] as? Int }, [0, 4])
+        let directions = try XCTUnwrap(json["directions"] as? [[String: Any]])
+        XCTAssertEqual(directions[0]["rx_frames"] as? Int, 1001)
+        XCTAssertEqual((json["cache"] as? [String: Any])?["adopted"] as? Int, 4)
+        let lines = summary.textLines()
+        XCTAssertTrue(lines.contains("  worker 1: rx 300 frames, tx 300 frames, dropped 0, hand-offs sent 0 received 4 dropped 1, remote frees 4"),
+                      lines.joined(separator: "\n"))
     }
 }

@@ -4,28 +4,6 @@ import BufferCache
 import Glibc
 @testable import Pipeline
 
-/// A started POSIX thread (pthread_create/pthread_join, which ThreadSanitizer intercepts).
-private struct TestThread {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-    private let thread: pthread_t
-
-    init(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        var t = pthread_t()
-        let rc = pthread_create(&t, nil, { arg in
-            Unmanaged<Body>.fromOpaque(arg!).takeRetainedValue().run()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        thread = t
-    }
-
-    func join() { pthread_join(thread, nil) }
-}
-
 /// Workers on real threads, as the forwarder runs them: two threads each run `Worker.run` on
 /// their own in-memory ports with their own cache over one shared `HeadPool`, while the main
 /// thread reads their `StatsSlot`s (the stats hand-over); then the main thread stops them through

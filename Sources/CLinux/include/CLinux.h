@@ -37,6 +37,10 @@ int clinux_if_name(int ifindex, char *name, size_t len);  // if_indextoname: 0, 
 // Names the calling thread (shown by top -H, ps -L, perf); the kernel keeps 15 characters, so
 // a longer name is cut, not refused. 0, or an errno value.
 int clinux_set_thread_name(const char *name);
+// Pins the calling thread to one CPU (pthread_setaffinity_np): 0 or an errno value.
+int clinux_pin_thread(int cpu);
+// 1 when this process may run on `cpu` (sched_getaffinity), else 0.
+int clinux_cpu_allowed(int cpu);
 
 // Least privilege (`--user`, `--group`). The look-ups return 0, ENOENT when there is no such
 // user or group, or another errno value (ERANGE never: the buffer grows).

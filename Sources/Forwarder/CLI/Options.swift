@@ -60,6 +60,8 @@ struct Options {
     /// `--user`, `--group`: who to become once the ports and the files are open (looked up at
     /// parse time, so an unknown name is a usage error).
     var privileges: Privileges.Target?
+    /// `--workers`, `--cpus`, `--remote-frees`, `--nat-steering` and the kernel-path switches.
+    var parallel = ParallelOptions()
 
     enum Parsed {
         case run(Options)
@@ -155,6 +157,8 @@ struct Options {
                 case "vlan-map": vlanMaps.append(value)
                 case "vlan-pass-unmapped": vlanPassUnmapped = on
                 case "vlan-nat": vlanNat = on
+                case _ where ParallelOptions.flags.contains(flag):
+                    try o.parallel.take(flag, value)
                 default:
                     guard NatOptions.flags.contains(flag) else {
                         preconditionFailure("an option in OptionTable that the parser does not know: \(flag)")
@@ -198,6 +202,12 @@ struct Options {
         }
         if seen.contains("capture-limit") && o.captureDrops == nil {
             throw UsageError("--capture-limit only applies with --capture-drops")
+        }
+        if seen.contains("nat-steering") && !vlanNat {
+            throw UsageError("--nat-steering only applies with --vlan-nat")
+        }
+        if seen.contains("remote-frees") && o.allocator == .plain {
+            throw UsageError("--remote-frees only applies with --alloc cache (plain allocation has no home cache)")
         }
         if group != nil && user == nil {
             throw UsageError("--group only applies with --user")

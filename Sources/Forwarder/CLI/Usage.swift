@@ -20,6 +20,24 @@ Forwarding:
   --buffer-size BYTES       kernel ring size per interface [libpcap default, 2 MB]
   --busy-poll               spin when idle instead of sleeping in poll()
 
+Workers and the kernel path (see docs/design.md, "Workers"):
+  --workers N|auto          workers per interface, each with its own socket on both interfaces
+                            (one PACKET_FANOUT group per interface) and its own head cache;
+                            auto = one per online CPU [1]
+  --cpus LIST               pin worker i to the i-th CPU of LIST, e.g. 0,1 or 0-3 [unpinned]
+  --remote-frees adopt|return-home
+                            a head freed by a worker that did not allocate it (NAT hand-off):
+                            kept there, or sent back to its home cache [return-home]
+  --nat-steering bpf|none   NAT with several workers: a classic BPF fanout program puts each
+                            frame on its owner's socket, or the kernel's flow hash only (the
+                            rest is handed to its owner) [bpf]
+  --qdisc-bypass on|off     PACKET_QDISC_BYPASS on the sending sockets [off]
+  --tx-ring on|off          send through a PACKET_TX_RING socket, one send() per burst [off]
+  --fanout-rollover on|off  a worker whose ring is full passes frames to another (flows may
+                            reorder) [off]
+  --fanout-defrag on|off    the kernel reassembles fragments before fanout (the reassembled
+                            datagram may exceed the MTU and be dropped as oversize) [off]
+
 Allocator:
   --alloc cache|plain       per-thread head cache, or one malloc/free per packet [cache]
   --cache-preset P          kernel-2021 (64/16/32) or kernel-2025 (128/32/32) [kernel-2021]

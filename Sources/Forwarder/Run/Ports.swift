@@ -1,15 +1,21 @@
 import Nat44
 import NetDevice
 import PcapIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The two interfaces: what the system says about them, and their open pcap handles.
+/// The two interfaces: what the system says about them, and their open pcap handles, one pair
+/// per worker (with several workers, each interface's handles form one fanout group).
 struct Ports {
     let facts: (InterfaceFacts, InterfaceFacts)
-    let handles: (PcapPort.Handle, PcapPort.Handle)
+    /// `handles[i]`: worker i's (IN, OUT) handles.
+    let handles: [(PcapPort.Handle, PcapPort.Handle)]
 
     /// Looks both interfaces up, checks they are up, and opens them; errors name the interface
-    /// and the fix (exit status 1).
-    init(_ options: Options) throws(RuntimeError) {
+    /// and the fix (exit status 1). `steering(side)` is the fanout program for that interface
+    /// (NAT with several workers and `--nat-steering bpf`), nil for the kernel's flow hash.
+    init(_ options: Options, steering: (Bool) -> [BPFInstruction]?) throws(RuntimeError) {
         func lookup(_ name: String) throws(RuntimeError) -> InterfaceFacts {
             do { return try InterfaceFacts.lookup(name) } catch { throw RuntimeError(error.message, interface: name) }
         }
@@ -17,14 +23,31 @@ struct Ports {
         for f in [facts.0, facts.1] where !f.up {
             throw RuntimeError("\(f.name) is down; bring it up first: ip link set \(f.name) up", interface: f.name)
         }
-        var capture = CaptureOptions()
-        capture.snaplen = options.snaplen
-        capture.bufferSize = options.bufferSize
-        capture.filter = options.filter
-        func openPort(_ name: String) throws(RuntimeError) -> PcapPort.Handle {
-            do { return try PcapPort.Handle(name: name, options: capture) } catch { throw RuntimeError(error.message, interface: name) }
+        let p = options.parallel
+        func capture(_ f: InterfaceFacts, inside: Bool) -> CaptureOptions {
+            var c = CaptureOptions()
+            c.snaplen = options.snaplen
+            c.bufferSize = options.bufferSize
+            c.filter = options.filter
+            c.qdiscBypass = p.qdiscBypass
+            c.txRing = p.txRing
+            if p.workers > 1 {
+                let mode: FanoutSettings.Mode = steering(inside).map { .classicBPF($0) } ?? .hash
+                c.fanout = FanoutSettings(group: FanoutSettings.groupID(ifindex: f.index, process: getpid()),
+                                          mode: mode, rollover: p.fanoutRollover, defrag: p.fanoutDefrag)
+            }
+            return c
         }
-        handles = (try openPort(options.inName), try openPort(options.outName))
+        let captures = (capture(facts.0, inside: true), capture(facts.1, inside: false))
+        func openPort(_ name: String, _ c: CaptureOptions) throws(RuntimeError) -> PcapPort.Handle {
+            do { return try PcapPort.Handle(name: name, options: c) } catch { throw RuntimeError(error.message, interface: name) }
+        }
+        var handles: [(PcapPort.Handle, PcapPort.Handle)] = []
+        // Worker order is join order: a fanout program's result i is worker i's socket.
+        for _ in 0..<p.workers {
+            handles.append((try openPort(options.inName, captures.0), try openPort(options.outName, captures.1)))
+        }
+        self.handles = handles
     }
 
     /// The NAT configuration completed with the interfaces' MACs and MTUs.
@@ -56,10 +79,16 @@ struct Ports {
         return warnings
     }
 
-    /// libpcap's kernel counters of both interfaces, as of now.
+    /// libpcap's kernel counters of both interfaces as of now, each summed over its handles.
     func kernelStats() -> [KernelCounters] {
-        [(facts.0.name, handles.0), (facts.1.name, handles.1)].map { name, handle in
-            KernelCounters(interface: name, counters: handle.kernelStats())
+        [(facts.0.name, handles.map(\.0)), (facts.1.name, handles.map(\.1))].map { name, list in
+            // The interface's own drops are the same figure on every handle: counted once.
+            var sum: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)? = (0, 0, 0)
+            for (i, h) in list.enumerated() {
+                guard let c = h.kernelStats(), let s = sum else { sum = nil; break }
+                sum = (s.received + c.received, s.dropped + c.dropped, i == 0 ? c.interfaceDropped : s.interfaceDropped)
+            }
+            return KernelCounters(interface: name, counters: sum)
         }
     }
 }

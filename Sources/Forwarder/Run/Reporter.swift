@@ -19,14 +19,14 @@ final class Reporter {
     /// CLOCK_MONOTONIC at the start (elapsed), and the Unix time then (the metrics' start time).
     let startTime: UInt64
     let startUnixTime: Double
-    private let totals: () -> Snapshot
+    private let workers: () -> [WorkerSnapshot]
     /// The last metrics write failed (warned once until one succeeds again).
     private var metricsFailing = false
 
     /// Opens the capture file and writes the metrics file once (all zeros), so that a path that
     /// cannot be written is an error at the start (exit status 1), not a warning later.
     init(options: Options, ports: Ports, pool: HeadPool?, startTime: UInt64,
-         totals: @escaping () -> Snapshot) throws(RuntimeError) {
+         workers: @escaping () -> [WorkerSnapshot]) throws(RuntimeError) {
         self.options = options
         self.ports = ports
         self.pool = pool
@@ -34,7 +34,7 @@ final class Reporter {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         startUnixTime = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-        self.totals = totals
+        self.workers = workers
         if let path = options.captureDrops {
             do {
                 capture = try DropCapture(path: path, interfaces: [options.inName, options.outName],
@@ -59,8 +59,11 @@ final class Reporter {
 
     /// The summary as of now (the workers' last publish).
     func summary(stop: StopReason) -> Summary {
-        var s = Summary(options: options, totals: totals(), pool: pool?.stats, kernel: ports.kernelStats(),
-                        elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, stop: stop)
+        // The totals are the workers' figures summed, read once: they always add up.
+        let perWorker = workers()
+        var s = Summary(options: options, totals: perWorker.reduce(Snapshot()) { $0 + $1.totals }, pool: pool?.stats,
+                        kernel: ports.kernelStats(), elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, stop: stop)
+        s.workers = perWorker
         s.capture = capture?.counts
         return s
     }

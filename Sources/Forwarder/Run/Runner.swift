@@ -14,16 +14,20 @@ import Glibc
 /// the text or JSON summary at the end.
 final class Runner {
     let options: Options
-    private var readers: [() -> Snapshot?] = []
+    /// Per thread: the worker it belongs to and how to read its last counters.
+    private var readers: [(worker: Int, read: () -> Snapshot?)] = []
     private var threads: [JoinableThread] = []
     private let failure = FailureBox()
+    /// `--vlan-nat`: what the NAT workers share (hand-off mesh, fragment directory).
+    private var natShared: NatShared?
     /// `--capture-drops`: every worker's drop sink.
     private var capture: DropCapture?
 
     init(options: Options) { self.options = options }
 
     func run() throws(RuntimeError) -> Int32 {
-        let ports = try Ports(options)
+        let workers = options.parallel.workers
+        let ports = try Ports(options, steering: { [options] inside in Runner.steeringProgram(options, inside: inside) })
         var mode = options.mode
         if case .vlanNat(let partial) = mode { mode = .vlanNat(try ports.complete(partial)) }
         // Warnings come after opening, so a permission error is not buried under them.
@@ -36,7 +40,7 @@ final class Runner {
         StopControl.install()
         let startTime = monotonicNanoseconds()
         let reporter = try Reporter(options: options, ports: ports, pool: pool, startTime: startTime,
-                                    totals: { [unowned self] in self.totals() })
+                                    workers: { [unowned self] in self.workerSnapshots() })
         capture = reporter.capture
         // `--user`: the sockets and files are open and no thread is running yet (the drop is per thread).
         if let target = options.privileges {
@@ -45,16 +49,24 @@ final class Runner {
             do { try reporter.metrics?.write(Metrics.text(reporter.summary(stop: .running), startTime: reporter.startUnixTime, up: true)) }
             catch { throw RuntimeError("--metrics-file: \(error.message) (as user '\(target.user)': its directory must be writable by that user)") }
         }
-        switch mode {
-        case .transparent:
-            start(inputs: [.inside], ports, pool, nat: { _ in nil }) { TransparentBridge() }
-            if !options.oneWay { start(inputs: [.outside], ports, pool, nat: { _ in nil }) { TransparentBridge() } }
-        case .vlanMap(let map):
-            start(inputs: [.inside], ports, pool, nat: { _ in nil }) { VlanTranslator(map: map) }
-            if !options.oneWay { start(inputs: [.outside], ports, pool, nat: { _ in nil }) { VlanTranslator(map: map) } }
-        case .vlanNat(let config):
-            // One thread serves both ports: the NAT state has a single owner (docs/nat.md).
-            start(inputs: [.inside, .outside], ports, pool, nat: { $0 }) { NatProcessor(config: config) }
+        for w in 0..<workers {
+            switch mode {
+            case .transparent:
+                start(worker: w, inputs: [.inside], ports, pool, nat: { _ in nil }) { TransparentBridge() }
+                if !options.oneWay { start(worker: w, inputs: [.outside], ports, pool, nat: { _ in nil }) { TransparentBridge() } }
+            case .vlanMap(let map):
+                start(worker: w, inputs: [.inside], ports, pool, nat: { _ in nil }) { VlanTranslator(map: map) }
+                if !options.oneWay { start(worker: w, inputs: [.outside], ports, pool, nat: { _ in nil }) { VlanTranslator(map: map) } }
+            case .vlanNat(let config):
+                // One thread per worker serves both ports: each gateway has a single owner, and
+                // frames of another worker's sessions go to it through the mesh (docs/nat.md).
+                let shared = natShared ?? NatShared(workers: workers)
+                natShared = shared
+                start(worker: w, inputs: [.inside, .outside], ports, pool, nat: { $0 },
+                      handOff: shared.mesh.map { HandOffEndpoint(mesh: $0, index: w) }) {
+                    shared.processor(config: config, worker: w)
+                }
+            }
         }
         var statsLine = StatsLine(options: options, startTime: startTime, pool: pool != nil)
         superviseUntilStopped(startTime: startTime, statsLine: &statsLine, reporter: reporter)
@@ -92,7 +104,7 @@ final class Runner {
                 continue
             }
             if let next = nextStats, let interval, now >= next {
-                let line = statsLine.next(now: now, totals: totals())
+                let line = statsLine.next(now: now, workers: workerSnapshots())
                 if !options.quiet { Log.info(line) }
                 nextStats = next + interval
                 continue
@@ -103,16 +115,17 @@ final class Runner {
         }
     }
 
-    /// Starts one worker thread reading `inputs`, with its own allocator and processor; `nat`
-    /// says what of the processor's counters the reports show.
+    /// Starts one thread of worker `worker` reading `inputs`, with its own allocator and
+    /// processor; `nat` says what of the processor's counters the reports show.
     private func start<P: FrameProcessor & ~Copyable>(
-        inputs: [Side], _ ports: Ports, _ pool: HeadPool?, nat: @escaping @Sendable (P.Counters) -> NatCounters?,
-        makeProcessor: @escaping () -> P
+        worker: Int, inputs: [Side], _ ports: Ports, _ pool: HeadPool?, nat: @escaping @Sendable (P.Counters) -> NatCounters?,
+        handOff: HandOffEndpoint? = nil, makeProcessor: @escaping () -> P
     ) {
         let slot = StatsSlot<P.Counters>()
-        readers.append {
-            slot.read().map { Snapshot(directions: $0.directions, allocator: $0.allocator, nat: nat($0.processor)) }
-        }
+        readers.append((worker, {
+            slot.read().map { Snapshot(directions: $0.directions, allocator: $0.allocator, nat: nat($0.processor),
+                                       handOffs: $0.handOffs) }
+        }))
         var settings = WorkerSettings()
         settings.burst = options.burst
         settings.busyPoll = options.busyPoll
@@ -123,9 +136,10 @@ final class Runner {
         settings.dropSink = capture
         var cacheConfig = options.cachePreset.configuration
         cacheConfig.debugChecks = options.debugHeads
-        let handles = ports.handles, failure = self.failure
-        let threadName = "fwd " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
-        threads.append(JoinableThread(name: threadName) {
+        cacheConfig.remoteFrees = options.parallel.remoteFrees
+        let handles = ports.handles[worker], failure = self.failure
+        let threadName = "fwd\(worker) " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
+        threads.append(JoinableThread(name: threadName, cpu: options.parallel.cpu(forWorker: worker)) {
             let inPort = PcapPort(handle: handles.0, burst: settings.burst)
             let outPort = PcapPort(handle: handles.1, burst: settings.burst)
             do throws(PortError) {
@@ -134,11 +148,11 @@ final class Runner {
                         throw PortError("too many head caches on one pool")
                     }
                     var worker = Worker(allocator: cache, processor: makeProcessor(), inPort: inPort,
-                                        outPort: outPort, inputs: inputs, settings: settings, slot: slot)
+                                        outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
                     try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
                 } else {
                     var worker = Worker(allocator: PlainAllocator(), processor: makeProcessor(), inPort: inPort,
-                                        outPort: outPort, inputs: inputs, settings: settings, slot: slot)
+                                        outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
                     try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
                 }
             } catch {
@@ -148,12 +162,14 @@ final class Runner {
         })
     }
 
-    /// Counters of all workers as of their last publish, summed.
-    private func totals() -> Snapshot {
-        var total = Snapshot()
-        for read in readers {
-            if let s = read() { total = total + s }
+    /// Each worker's counters (its threads summed), in worker order.
+    private func workerSnapshots() -> [WorkerSnapshot] {
+        (0..<options.parallel.workers).map { w in
+            var total = Snapshot()
+            for r in readers where r.worker == w {
+                if let s = r.read() { total = total + s }
+            }
+            return WorkerSnapshot(index: w, cpu: options.parallel.cpu(forWorker: w), totals: total)
         }
-        return total
     }
 }

@@ -8,13 +8,23 @@ struct Snapshot {
     /// `.0` is IN -> OUT, `.1` OUT -> IN.
     var directions = (DirectionCounters(), DirectionCounters())
     var allocator = AllocatorCounters()
-    /// The NAT gateway's counters in `--vlan-nat` mode (one worker owns the gateway).
+    /// The NAT gateways' counters in `--vlan-nat` mode (each worker owns one).
     var nat: NatCounters?
+    var handOffs = HandOffCounters()
 
     static func + (a: Snapshot, b: Snapshot) -> Snapshot {
-        Snapshot(directions: (a.directions.0 + b.directions.0, a.directions.1 + b.directions.1),
-                 allocator: a.allocator + b.allocator, nat: b.nat ?? a.nat)
+        var nat = a.nat ?? b.nat
+        if let x = a.nat, let y = b.nat { nat = x + y }
+        return Snapshot(directions: (a.directions.0 + b.directions.0, a.directions.1 + b.directions.1),
+                        allocator: a.allocator + b.allocator, nat: nat, handOffs: a.handOffs + b.handOffs)
     }
+}
+
+/// One worker's counters (the threads of its directions summed) and where it runs.
+struct WorkerSnapshot {
+    let index: Int
+    let cpu: Int?
+    let totals: Snapshot
 }
 
 /// libpcap's counters of one interface (nil when they could not be read).

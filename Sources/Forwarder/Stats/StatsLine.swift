@@ -7,6 +7,7 @@ struct StatsLine {
     /// Cache mode (hit rate, refills, flushes) rather than plain allocations.
     let pool: Bool
     private var previous: (time: UInt64, totals: Snapshot)
+    private var previousWorkers: [WorkerSnapshot] = []
 
     init(options: Options, startTime: UInt64, pool: Bool) {
         self.options = options
@@ -17,7 +18,8 @@ struct StatsLine {
 
     /// The line for the interval since the last call, e.g.
     /// `[2.0s] in->out 745.1 kpps 381.5 Mbps | out->in ... | cache hit 99.61% refills 3 flushes 2`.
-    mutating func next(now: UInt64, totals s: Snapshot) -> String {
+    mutating func next(now: UInt64, workers: [WorkerSnapshot]) -> String {
+        let s = workers.reduce(Snapshot()) { $0 + $1.totals }
         let seconds = Double(now - previous.time) / 1e9
         let old = previous.totals
         var parts: [String] = []
@@ -41,7 +43,21 @@ struct StatsLine {
         if let nat = s.nat {
             parts.append("nat sessions \(nat.sessionsActive) drops \(nat.drops.total - (old.nat?.drops.total ?? 0))")
         }
+        if workers.count > 1 {
+            // Compact: each worker's received rate, then the hand-offs of the interval.
+            let rates = workers.map { w -> String in
+                let old = previousWorkers.first { $0.index == w.index }?.totals ?? Snapshot()
+                let rx = (w.totals.directions.0.rxFrames + w.totals.directions.1.rxFrames)
+                    - (old.directions.0.rxFrames + old.directions.1.rxFrames)
+                return formatFixed(Double(rx) / seconds / 1e3, 1)
+            }
+            var text = "workers rx kpps " + rates.joined(separator: "/")
+            let handedOff = s.handOffs.sent - old.handOffs.sent
+            if case .vlanNat = options.mode { text += " hand-offs \(handedOff)" }
+            parts.append(text)
+        }
         previous = (now, s)
+        previousWorkers = workers
         return "[\(formatFixed(Double(now - startTime) / 1e9, 1))s] " + parts.joined(separator: " | ")
     }
 }

@@ -15,6 +15,8 @@ struct Summary {
     let stop: StopReason
     /// The drop capture's counts (`--capture-drops`), nil without one.
     var capture: DropCapture.Counts? = nil
+    /// Each worker's counters; `totals` is their sum.
+    var workers: [WorkerSnapshot] = []
 
     private var stopText: String {
         switch stop {
@@ -47,7 +49,7 @@ struct Summary {
         if let p = pool {
             lines.append("  cache (\(options.cachePreset.rawValue)): gets \(a.gets), hit rate \(formatFixed(a.hitRate * 100, 2))%, "
                 + "refills \(a.refills) (\(a.refillHeads) heads), refill failures \(a.refillFailures), puts \(a.puts), "
-                + "flushes \(a.flushes) (\(a.flushHeads) heads), remote frees \(a.remoteFrees)")
+                + "flushes \(a.flushes) (\(a.flushHeads) heads), remote frees \(a.remoteFrees) sent home, \(a.adopted) adopted")
             lines.append("  pool: \(p.slabs) slabs, \(p.totalHeads) heads, \(p.outstanding) out of the pool, high water \(p.highWater)")
             if options.debugHeads {
                 lines.append("  debug: double frees \(a.doubleFrees), writes after put \(a.writesAfterPut)")
@@ -56,6 +58,7 @@ struct Summary {
             lines.append("  plain allocator: \(a.gets) heads allocated, \(a.puts) freed, \(a.refillFailures) failures")
         }
         if let nat = totals.nat { lines += nat.summaryLines }
+        if workers.count > 1 || totals.handOffs != HandOffCounters() { lines += workerLines() }
         if let c = capture, let path = options.captureDrops {
             lines.append("  drop capture \(path): \(c.written) frames written, \(c.skipped) skipped (--capture-limit \(options.captureLimit))")
         }
@@ -119,6 +122,8 @@ struct Summary {
         root.add("allocator", allocator)
         if let p = pool { root.add("cache", cacheJSON(a, p)) } else { root.addNull("cache") }
         if let nat = totals.nat { root.add("nat", natJSON(nat)) } else { root.addNull("nat") }
+        root.add("remote_frees_policy", options.allocator == .cache ? options.parallel.remoteFrees.rawValue : "none")
+        root.add("workers", workers.map(workerJSON))
         if let c = capture, let path = options.captureDrops {
             var o = JSONObject()
             o.add("file", path)
@@ -140,7 +145,7 @@ struct Summary {
         cache.add(fields: [
             ("refills", a.refills), ("refill_heads", a.refillHeads), ("refill_failures", a.refillFailures),
             ("puts", a.puts), ("flushes", a.flushes), ("flush_heads", a.flushHeads),
-            ("remote_frees", a.remoteFrees), ("remote_returns", a.remoteReturns),
+            ("remote_frees", a.remoteFrees), ("remote_returns", a.remoteReturns), ("adopted", a.adopted),
         ])
         cache.add("in_use", a.inUse)
         cache.add("pool_slabs", p.slabs)
@@ -151,5 +156,36 @@ struct Summary {
             cache.add("writes_after_put", a.writesAfterPut)
         }
         return cache
+    }
+}
+
+extension Summary {
+    /// `  worker 0 (cpu 1): rx 10 frames, tx 10 frames, dropped 0, hand-offs sent 2 received 3 dropped 0, remote frees 3`
+    func workerLines() -> [String] {
+        workers.map { w in
+            let t = w.totals, d = t.directions.0 + t.directions.1, h = t.handOffs
+            var line = "  worker \(w.index)" + (w.cpu.map { " (cpu \($0))" } ?? "")
+                + ": rx \(d.rxFrames) frames, tx \(d.txFrames) frames, dropped \(d.dropsTotal)"
+            if workers.count > 1 { line += ", hand-offs sent \(h.sent) received \(h.received) dropped \(h.dropped)" }
+            if pool != nil { line += ", remote frees \(t.allocator.remoteFrees + t.allocator.adopted)" }
+            if let nat = t.nat { line += ", nat sessions \(nat.sessionsActive)" }
+            return line
+        }
+    }
+
+    /// One entry of the JSON `workers` array.
+    func workerJSON(_ w: WorkerSnapshot) -> JSONObject {
+        let t = w.totals, d = t.directions.0 + t.directions.1
+        var o = JSONObject()
+        o.add("worker", w.index)
+        if let cpu = w.cpu { o.add("cpu", cpu) } else { o.addNull("cpu") }
+        o.add(fields: [
+            ("rx_frames", d.rxFrames), ("rx_bytes", d.rxBytes), ("tx_frames", d.txFrames), ("tx_bytes", d.txBytes),
+            ("drops", d.dropsTotal), ("hand_offs_sent", t.handOffs.sent), ("hand_offs_received", t.handOffs.received),
+            ("hand_off_drops", t.handOffs.dropped), ("remote_frees", t.allocator.remoteFrees + t.allocator.adopted),
+            ("remote_returns", t.allocator.remoteReturns), ("heads_allocated", t.allocator.gets),
+        ])
+        if let nat = t.nat { o.add("nat_sessions", nat.sessionsActive) } else { o.addNull("nat_sessions") }
+        return o
     }
 }

@@ -1,0 +1,97 @@
+import BufferCache
+import Configuration
+import Pipeline
+import ProcessControl
+
+/// How the work is spread and how frames enter and leave the kernel: `--workers`, `--cpus`,
+/// `--remote-frees`, `--nat-steering` and the kernel-path switches. Parsed as read, like the
+/// NAT options, and checked against this machine's CPUs before any interface is touched.
+struct ParallelOptions {
+    static let flags: Set<String> = [
+        "--workers", "--cpus", "--remote-frees", "--nat-steering",
+        "--qdisc-bypass", "--tx-ring", "--fanout-rollover", "--fanout-defrag",
+    ]
+
+    enum Steering: String, CaseIterable {
+        /// A classic BPF fanout program puts most NAT frames on their owner's socket.
+        case bpf
+        /// The kernel's flow hash only: frames that land on the wrong worker are handed off.
+        case none
+    }
+
+    /// Workers per interface: each has its own socket on both interfaces (one fanout group per
+    /// interface when there are several) and its own head cache.
+    var workers = 1
+    /// `--cpus`: worker i runs on `cpus[i % count]`; nil leaves placement to the scheduler.
+    var cpus: [Int]?
+    var remoteFrees = HeadCache.RemoteFreePolicy.returnHome
+    var steering = Steering.bpf
+    var qdiscBypass = false
+    var txRing = false
+    var fanoutRollover = false
+    var fanoutDefrag = false
+
+    mutating func take(_ flag: String, _ value: String) throws(ConfigurationError) {
+        switch flag {
+        case "--workers":
+            workers = value == "auto" ? min(JoinableThread.onlineCPUs, HandOffMesh.maxWorkers)
+                                      : try Self.workerCount(value)
+        case "--cpus": cpus = try Self.cpuList(value)
+        case "--remote-frees":
+            guard let p = HeadCache.RemoteFreePolicy(rawValue: value) else {
+                throw ConfigurationError("--remote-frees: '\(value)' is not a policy; use adopt or return-home")
+            }
+            remoteFrees = p
+        case "--nat-steering":
+            guard let s = Steering(rawValue: value) else {
+                throw ConfigurationError("--nat-steering: '\(value)' is not a steering; use bpf or none")
+            }
+            steering = s
+        case "--qdisc-bypass": qdiscBypass = try Self.onOff(flag, value)
+        case "--tx-ring": txRing = try Self.onOff(flag, value)
+        case "--fanout-rollover": fanoutRollover = try Self.onOff(flag, value)
+        case "--fanout-defrag": fanoutDefrag = try Self.onOff(flag, value)
+        default: preconditionFailure("not a parallelism option: \(flag)")
+        }
+    }
+
+    /// The CPU worker `index` is pinned to, if any.
+    func cpu(forWorker index: Int) -> Int? { cpus.map { $0[index % $0.count] } }
+
+    private static func workerCount(_ value: String) throws(ConfigurationError) -> Int {
+        guard let n = Int(value) else {
+            throw ConfigurationError("--workers: '\(value)' is not a number of workers; use 1 to \(HandOffMesh.maxWorkers) or auto")
+        }
+        guard n >= 1 && n <= HandOffMesh.maxWorkers else {
+            throw ConfigurationError("--workers: \(n) is out of range; use 1 to \(HandOffMesh.maxWorkers) or auto")
+        }
+        return n
+    }
+
+    /// `0,2,4-6`: CPUs this process may run on, each at most once.
+    private static func cpuList(_ value: String) throws(ConfigurationError) -> [Int] {
+        var list: [Int] = []
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            guard (bounds.count == 1 || bounds.count == 2), let lo = bounds.first ?? nil, let hi = bounds.last ?? nil,
+                  lo >= 0, lo <= hi, hi < 4096 else {
+                throw ConfigurationError("--cpus: '\(value)' is not a CPU list; use numbers and ranges, e.g. 0,1 or 0-3")
+            }
+            list += Array(lo...hi)
+        }
+        for cpu in list where !JoinableThread.mayRun(on: cpu) {
+            throw ConfigurationError("--cpus: CPU \(cpu) is not available to this process "
+                + "(online: 0-\(JoinableThread.onlineCPUs - 1); see nproc and taskset -p $$)")
+        }
+        guard Set(list).count == list.count else { throw ConfigurationError("--cpus: '\(value)' names a CPU twice") }
+        return list
+    }
+
+    private static func onOff(_ flag: String, _ value: String) throws(ConfigurationError) -> Bool {
+        switch value {
+        case "on": return true
+        case "off": return false
+        default: throw ConfigurationError("\(flag): '\(value)' is neither on nor off")
+        }
+    }
+}
