@@ -1,5 +1,6 @@
 import PacketFormats
 import CPcap
+import Glibc
 
 extension PcapPort {
     /// One open libpcap handle, shared by every worker's `PcapPort` on that interface and
@@ -25,8 +26,52 @@ extension PcapPort {
             guard status == .CPCAP_OK, let opened else {
                 throw PcapError(opening: name, status: status, detail: String(cText: errbuf))
             }
+            do {
+                try Handle.configure(opened, name: name, options)
+            } catch {
+                cpcap_close(opened)
+                throw error
+            }
             port = opened
         }
+
+        /// The kernel-path options, on the activated socket: fanout needs it bound with its
+        /// ring set up (joining earlier fails, or the ring setup would leave the group).
+        private static func configure(_ port: OpaquePointer, name: String, _ options: CaptureOptions) throws(PcapError) {
+            if let fanout = options.fanout {
+                let e = cpcap_join_fanout(port, fanout.group, fanout.kernelType, fanout.kernelFlags)
+                guard e == 0 else { throw PcapError.fanout(name, fanout, errno: e) }
+                if case .classicBPF(let program) = fanout.mode {
+                    let e = program.map { cpcap_bpf_insn(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+                        .withUnsafeBufferPointer { cpcap_set_fanout_program(port, $0.baseAddress, Int32(clamping: $0.count)) }
+                    guard e == 0 else {
+                        throw PcapError(configuring: name, kind: .fanoutRefused,
+                                        what: "the kernel refused the fanout program (\(program.count) instructions)",
+                                        errno: e, fix: "check the program (at most 4096 instructions, ending in a return)")
+                    }
+                }
+            }
+            if options.qdiscBypass {
+                let e = cpcap_set_qdisc_bypass(port, 1)
+                guard e == 0 else {
+                    throw PcapError(configuring: name, kind: .socketOption, what: "cannot set PACKET_QDISC_BYPASS", errno: e,
+                                    fix: "the kernel needs to be 3.14 or later; run without qdisc bypass")
+                }
+            }
+            if options.txRing {
+                let e = cpcap_enable_tx_ring(port, Int32(clamping: options.txRingFrames))
+                guard e == 0 else {
+                    let fix = e == ENOMEM ? "use a smaller ring" : e == EINVAL ? "the ring needs 1 or more frames"
+                        : "run without the TX ring"
+                    throw PcapError(configuring: name, kind: .socketOption,
+                                    what: "cannot set up a TX ring (PACKET_TX_RING, \(options.txRingFrames) frames)",
+                                    errno: e, fix: fix)
+                }
+            }
+        }
+
+        /// Whether `PcapPort.send` goes through a TX ring (`CaptureOptions.txRing`).
+        public var hasTxRing: Bool { cpcap_has_tx_ring(port) != 0 }
 
         deinit { cpcap_close(port) }
 

@@ -3,7 +3,9 @@ import CPcap
 import Pipeline
 
 /// The worker's view of one interface through libpcap: RX copies a burst out of the kernel
-/// ring with one pcap_dispatch, TX sends a burst with one sendmmsg on the same socket.
+/// ring with one pcap_dispatch, TX sends a burst with one sendmmsg on the same socket, or, when
+/// the handle has a TX ring (`CaptureOptions.txRing`), copies it into the ring's slots and
+/// sends it with one send() (the contract of `send` is the same either way).
 ///
 /// Each worker that receives or sends on an interface has its own `PcapPort` value for it: the
 /// values share the `Handle`, which the runner keeps until every worker has stopped. The

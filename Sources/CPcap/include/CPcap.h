@@ -6,8 +6,8 @@
 // cpcap adds no interface name to a text (the Swift side does). Nothing here exits or prints.
 //
 // Threading: one thread may receive on a port (rx_burst, stats) while another sends on it
-// (tx_burst): sending only uses the socket fd. One receiver per port at a time; cpcap_close
-// must not race with anything.
+// (tx_burst): sending only uses the socket fd, or the TX ring under its own lock. One
+// receiver per port at a time; cpcap_close must not race with anything.
 #ifndef CPCAP_H
 #define CPCAP_H
 #include <stddef.h>
@@ -59,10 +59,62 @@ int cpcap_rx_burst(cpcap_port *p, int n, uint8_t *const *bufs, const uint32_t *c
 
 // sendmmsg(MSG_DONTWAIT) on the bound PF_PACKET socket: one syscall normally; after a partial
 // send it goes on with the rest until done or a call fails, so the failing frame's errno is
-// known. Returns frames sent (0..ret-1 went out), >= 0. ret < n: *err_no = errno for frame
+// known. With a TX ring (cpcap_enable_tx_ring) the burst is copied into free slots and sent
+// with one send(); a full ring (slots still in flight, e.g. held by a qdisc) is EAGAIN for
+// the first frame without a slot; a frame over the slot or the MTU is EMSGSIZE. Returns frames sent (0..ret-1 went out), >= 0. ret < n: *err_no = errno for frame
 // ret (EAGAIN/ENOBUFS retry later; EMSGSIZE drop frame ret, go on with ret+1; ENETDOWN/ENXIO
 // link down/gone). ret == n: *err_no = 0.
 int cpcap_tx_burst(cpcap_port *p, int n, const uint8_t *const *bufs, const uint32_t *lens, int *err_no);
+
+// ---------------------------------------------------------------------------------------
+// The leaner kernel path: options on the activated socket, and a TX ring of cpcap's own.
+// Each returns 0 or an errno value; call them after cpcap_open, before any traffic, from the
+// thread that opened the port.
+
+// PACKET_FANOUT types and flags (the kernel's values; the shim passes them through).
+enum {
+    CPCAP_FANOUT_HASH = 0,            // the flow hash: both directions of a flow pick one socket
+    CPCAP_FANOUT_CPU = 2,             // the CPU the frame arrived on
+    CPCAP_FANOUT_CBPF = 6,            // a classic BPF program returns the index
+    CPCAP_FANOUT_FLAG_ROLLOVER = 0x1000,  // spill to another member when one's ring is full
+    CPCAP_FANOUT_FLAG_DEFRAG = 0x8000,    // reassemble IPv4 before choosing
+};
+
+// Joins the port's socket to fanout group `group` of its network namespace. The socket must
+// be bound and its ring set up (cpcap_open has done both). cpcap always adds
+// PACKET_FANOUT_FLAG_IGNORE_OUTGOING: a group has one receive hook of its own, and the
+// socket's PACKET_IGNORE_OUTGOING no longer applies once it has joined. Every member must
+// pass the same type and flags. Errors: EINVAL (the group exists with another type or flags,
+// or on another interface; or a kernel without fanout), EALREADY (this socket is a member
+// already), ENOSPC (the group has its 256 members), ENOMEM.
+int cpcap_join_fanout(cpcap_port *p, uint16_t group, int type, int flags);
+
+// One classic BPF instruction: the layout of the kernel's struct sock_filter.
+typedef struct {
+    uint16_t code;
+    uint8_t jt;
+    uint8_t jf;
+    uint32_t k;
+} cpcap_bpf_insn;
+
+// The program of a CPCAP_FANOUT_CBPF group (PACKET_FANOUT_DATA): it returns the member's
+// index, modulo the member count. One program per group: the last member to set it wins, and
+// until then every frame goes to member 0. EINVAL if the socket is not in a CBPF group or
+// the kernel rejects the program.
+int cpcap_set_fanout_program(cpcap_port *p, const cpcap_bpf_insn *insns, int count);
+
+// PACKET_QDISC_BYPASS on the sending socket(s): the pcap socket, and the TX ring's socket
+// if there is one (a ring set up later gets it too). Frames skip the qdisc (no queueing:
+// a busy device drops) and taps on the interface (tcpdump) no longer see them.
+int cpcap_set_qdisc_bypass(cpcap_port *p, int on);
+
+// A TPACKET_V2 PACKET_TX_RING of `frames` slots on a second socket of cpcap's own, bound to
+// the same interface with protocol 0 so that it never receives. A slot holds a frame of the
+// interface's MTU + 18 (Ethernet and a VLAN tag); slot size is the next power of two.
+// cpcap_tx_burst then sends through it. EINVAL for frames < 1; errors of socket, setsockopt
+// (ENOPROTOOPT: no TX ring in this kernel), mmap, bind.
+int cpcap_enable_tx_ring(cpcap_port *p, int frames);
+int cpcap_has_tx_ring(const cpcap_port *p);  // 1 when cpcap_enable_tx_ring succeeded
 
 // pcap_stats (libpcap's 32-bit counters, widened). 0 ok, -1 + err.
 int cpcap_stats(cpcap_port *p, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop, char *err, size_t errlen);
