@@ -12,7 +12,7 @@ private struct OwnerByByte: FrameProcessor {
 
     mutating func process<A: HeadAllocator & ~Copyable>(
         _ head: PacketHead, from side: Side, now: UInt64, allocator: inout A) -> Verdict {
-        let owner = Int(head.data[14]) % workers
+        let owner = Int(head.data.load(fromByteOffset: 14, as: UInt8.self)) % workers
         return owner == index ? .forward(side.other) : .handOff(worker: owner)
     }
 }

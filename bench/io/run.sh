@@ -61,7 +61,9 @@ usage: bench/io/run.sh [--rounds N] [--seconds S] [--variants LIST | --nat] [--f
   --rounds N       rounds, variants alternate within each round (default 5)
   --seconds S      pps measurement window (default 5; starts 1 s after the generator)
   --variants LIST  comma/space separated, from: cfwd-inject cfwd-sendmmsg fwd-cache fwd-plain
+                   fwd-bypass fwd-txring fwd-txring-bypass (the kernel-path options)
                    bridge (kernel bridge, no process), fwd-nat-cache fwd-nat-plain fwd-l2-vlan
+                   fwd-nat2-home fwd-nat2-adopt fwd-nat2-plain fwd-nat2-steered (two NAT workers)
                    kernel-nat kernel-nat-rps (see the header of this script)
                    (default: "$VARIANTS")
   --nat            same as --variants "$NAT_VARIANTS"
@@ -105,7 +107,7 @@ done
 read -r -a VARS <<< "${VARIANTS//,/ }"
 (( ${#VARS[@]} > 0 )) || die "no variants"
 for v in "${VARS[@]}"; do
-    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|bridge|fwd-nat-cache|fwd-nat-plain|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
+    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|fwd-bypass|fwd-txring|fwd-txring-bypass|bridge|fwd-nat-cache|fwd-nat-plain|fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
         || die "unknown variant '$v'"
 done
 [[ $EUID -eq 0 ]] || die "must run as root"
@@ -174,7 +176,7 @@ fi
 # ---- testbed ---------------------------------------------------------------------------
 topo_of() {
     case "$1" in
-        fwd-nat-*) echo nat ;;
+        fwd-nat-*|fwd-nat2-*) echo nat ;;
         fwd-l2-vlan) echo l2vlan ;;
         kernel-nat*) echo knat ;;
         *) echo l2 ;;
@@ -298,6 +300,22 @@ start_dut() {
         fwd-cache|fwd-plain)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc "${v#fwd-}" --quiet --duration "$limit" \
                 >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
+        fwd-bypass|fwd-txring|fwd-txring-bypass)   # the kernel-path options, cache allocator
+            local -a kp=()
+            [[ $v == *bypass ]] && kp+=(--qdisc-bypass on)
+            [[ $v == fwd-txring* ]] && kp+=(--tx-ring on)
+            taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc cache "${kp[@]}" --quiet --duration "$limit" \
+                >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
+        fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered)
+            # Two NAT workers, one per CPU (the generator shares CPU0). Without steering about
+            # half the frames land on the wrong worker and are handed off: the remote-free case.
+            local -a pol=(--alloc cache --remote-frees return-home --nat-steering none)
+            [[ $v == fwd-nat2-adopt ]] && pol=(--alloc cache --remote-frees adopt --nat-steering none)
+            [[ $v == fwd-nat2-plain ]] && pol=(--alloc plain --nat-steering none)
+            [[ $v == fwd-nat2-steered ]] && pol=(--alloc cache --nat-steering bpf)
+            "$FORWARDER" "$IN" "$OUT" --vlan-nat --inside 192.168.10.1/24 --inside-vlan 10 \
+                --outside 203.0.113.1/24 --outside-vlan 20 --workers 2 --cpus 1,0 "${pol[@]}" --json --duration "$limit" \
+                >"$TMP/dut.json" 2>"$TMP/dut.log" & DUT_PID=$! ;;
         fwd-nat-cache|fwd-nat-plain)   # NAT is always two-way (one thread, both ports)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" --vlan-nat --inside 192.168.10.1/24 --inside-vlan 10 \
                 --outside 203.0.113.1/24 --outside-vlan 20 --alloc "${v#fwd-nat-}" --json --duration "$limit" \

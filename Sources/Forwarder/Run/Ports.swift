@@ -33,7 +33,7 @@ struct Ports {
             c.txRing = p.txRing
             if p.workers > 1 {
                 let mode: FanoutSettings.Mode = steering(inside).map { .classicBPF($0) } ?? .hash
-                c.fanout = FanoutSettings(group: FanoutSettings.groupID(ifindex: f.index, process: getpid()),
+                c.fanout = FanoutSettings(group: FanoutSettings.groupID(ifindex: f.index),
                                           mode: mode, rollover: p.fanoutRollover, defrag: p.fanoutDefrag)
             }
             return c
