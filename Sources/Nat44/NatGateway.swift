@@ -18,7 +18,9 @@ public enum NatVerdict: Equatable, Sendable {
 /// its own ARP, ICMP and fragment handling: the `--vlan-nat` mode.
 ///
 /// Single-threaded by design: one thread runs both ports through it, so the session table needs
-/// no locks and no atomics. It owns fixed-size tables allocated at init; the per-packet path
+/// no locks and no atomics. With N workers (`share`), each runs a gateway of its own over its
+/// share of the external ports; frames reach their owner by `NatSteering` and the pipeline's
+/// hand-off (`Workers/`), and the only shared state is the lock-free `NatFragmentDirectory`. It owns fixed-size tables allocated at init; the per-packet path
 /// allocates nothing and calls no closures or existentials. The allocator is a generic parameter
 /// (specialised into the pipeline) used only for generated frames and for heads the gateway
 /// consumes.
@@ -68,8 +70,24 @@ struct NatGateway: ~Copyable {
     var icmpLimiter: ICMPRateLimiter
     var counters = NatCounters()
 
+    /// This gateway's worker and external port share; `.single` for the one-worker gateway.
+    let share: NatWorkerShare
+    /// Who owns a frame (several workers).
+    let steering: NatSteering
+    /// Which worker translated a datagram's first fragment; nil with one worker.
+    let directory: NatFragmentDirectory?
+    /// Frames for other workers (ARP copies, hairpins, held fragments whose owner is known).
+    var handOffs: NatHandOffRing
+
     /// Builds the gateway and allocates all its tables. The caller has run `config.validate()`.
-    init(config: NatConfig) {
+    /// With several workers every gateway gets the same `directory`.
+    init(config: NatConfig, share: NatWorkerShare = .single, directory: NatFragmentDirectory? = nil) {
+        precondition(share.count == 1 || directory != nil, "several NAT workers share a fragment directory")
+        self.share = share
+        self.directory = share.count > 1 ? directory : nil
+        steering = NatSteering(share: share, forwards: config.forwards)
+        // Room for an ARP copy to every other worker of two bursts of ARP frames.
+        handOffs = NatHandOffRing(capacity: share.count > 1 ? 64 * share.count : 1)
         sides = SidePair(
             inside: NatInterface(config.inside, mac: config.insideMAC, vlan: config.insideVLAN,
                                  mtu: config.insideMTU, router: nil),
@@ -77,7 +95,7 @@ struct NatGateway: ~Copyable {
                                   mtu: config.outsideMTU, router: config.gateway))
         timers = NatTimers(config)
         forwards = PortForwards(all: config.forwards)
-        sessions = NatSessionTable(capacity: config.maxSessions)
+        sessions = NatSessionTable(capacity: config.maxSessions, share: share)
         neighbours = NatNeighbourTable(capacity: config.neighbourCapacity,
                                        pendingCapacity: config.arpPendingCapacity,
                                        holdPerNeighbour: config.arpHoldPerNeighbour)
@@ -96,18 +114,7 @@ struct NatGateway: ~Copyable {
         guard let eth = EthernetHeader.parse(UnsafeRawPointer(head.data), length: head.length) else {
             return drop(.malformed)
         }
-        let want = sides[side].vlan
-        var pcp: UInt16 = 0
-        switch eth.tagCount {
-        case 0:
-            if want != 0 { return drop(.wrongVlan) }
-        case 1:
-            // A priority tag (VID 0) is accepted on an untagged side.
-            if eth.outerTCI & 0x0FFF != want { return drop(.wrongVlan) }
-            pcp = eth.outerTCI & 0xF000
-        default:
-            return drop(.wrongVlan)
-        }
+        guard let pcp = ingressPCP(eth, side) else { return drop(.wrongVlan) }
         if eth.etherType == EtherType.ipv4 {
             return processIPv4(head, side, l2: eth.payloadOffset, pcp: pcp, now, &allocator)
         }
@@ -117,13 +124,30 @@ struct NatGateway: ~Copyable {
         return drop(.notIPv4)
     }
 
+    /// The PCP and DEI bits of a frame's tag (0 untagged) when its tagging is the side's; nil
+    /// when it is not (stacked, or another VLAN).
+    @inline(__always)
+    func ingressPCP(_ eth: EthernetHeader, _ side: Side) -> UInt16? {
+        let want = sides[side].vlan
+        switch eth.tagCount {
+        case 0:
+            return want == 0 ? 0 : nil
+        case 1:
+            // A priority tag (VID 0) is accepted on an untagged side.
+            return eth.outerTCI & 0x0FFF == want ? eth.outerTCI & 0xF000 : nil
+        default:
+            return nil
+        }
+    }
+
     /// Takes the next frame the gateway generated or released, with the side to send it on.
     mutating func popOutput() -> (Side, PacketHead)? { output.pop() }
 
-    /// Gives every head the gateway still holds (output ring, ARP queues, held fragments) back to
+    /// Gives every head the gateway still holds (output and hand-off rings, ARP queues, held fragments) back to
     /// `allocator`. Call before dropping the gateway; its tables are freed by its deinit.
     mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A) {
         while let (_, h) = output.pop() { allocator.put(h) }
+        while let r = handOffs.pop() { allocator.put(r.handOff.head) }
         for s in 0..<neighbours.pendingCapacity {
             if let n = neighbours.resolving(slot: s) { abandonResolution(n, dropping: nil, &allocator) }
         }

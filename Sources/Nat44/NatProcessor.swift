@@ -1,18 +1,51 @@
 import BufferCache
 import Pipeline
 
-/// `--vlan-nat`: the NAT gateway as the pipeline's processor.
+/// `--vlan-nat`: the NAT gateway as the pipeline's processor. With several workers each runs one
+/// over its own share: a frame that belongs to another worker is handed to it (`.handOff`), and
+/// copies, hairpins and held fragments go through `popHandOff`.
 public struct NatProcessor: FrameProcessor, ~Copyable {
     var gateway: NatGateway
     /// The reason of the last drop, for a drop capture (`lastDropReason`).
     var lastDrop = NatDropReason.noSession
 
+    /// The single-worker gateway.
     public init(config: NatConfig) { gateway = NatGateway(config: config) }
+
+    /// Worker `share.index` of `share.count`; every worker of one gateway gets the same
+    /// `fragments` directory (nil only with one worker).
+    public init(config: NatConfig, share: NatWorkerShare, fragments: NatFragmentDirectory?) {
+        gateway = NatGateway(config: config, share: share, directory: fragments)
+    }
 
     @inline(__always)
     public mutating func process<A: HeadAllocator & ~Copyable>(
         _ head: PacketHead, from side: Side, now: UInt64, allocator: inout A) -> Verdict {
-        switch gateway.process(head, from: side, now: now, allocator: &allocator) {
+        if gateway.share.count > 1, let owner = gateway.ownerElsewhere(head, from: side, now: now, allocator: &allocator) {
+            return .handOff(worker: owner)
+        }
+        return verdict(gateway.process(head, from: side, now: now, allocator: &allocator))
+    }
+
+    /// A frame from another worker: its own (processed without steering: the sender found this
+    /// worker its owner), an ARP copy to learn from, or the second half of a hairpin.
+    public mutating func processHandedOff<A: HeadAllocator & ~Copyable>(
+        _ handOff: HandOff, now: UInt64, allocator: inout A) -> Verdict {
+        switch NatHandOffMark(rawValue: handOff.mark) {
+        case .arpCopy:
+            gateway.learnFromCopy(handOff.head, handOff.side, now, &allocator)
+            allocator.put(handOff.head)
+            return .consumed
+        case .hairpin:
+            return verdict(gateway.hairpinDestination(handOff.head, now: now, &allocator))
+        case .plain, nil:
+            return verdict(gateway.process(handOff.head, from: handOff.side, now: now, allocator: &allocator))
+        }
+    }
+
+    @inline(__always)
+    private mutating func verdict(_ v: NatVerdict) -> Verdict {
+        switch v {
         case .forward(let out): return .forward(out)
         case .drop(let reason):
             lastDrop = reason
@@ -26,6 +59,8 @@ public struct NatProcessor: FrameProcessor, ~Copyable {
     }
 
     public mutating func popOutput() -> (Side, PacketHead)? { gateway.popOutput() }
+
+    public mutating func popHandOff() -> HandOffRequest? { gateway.popHandOff() }
 
     public mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A) {
         gateway.releaseAll(allocator: &allocator)

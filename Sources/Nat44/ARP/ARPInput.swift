@@ -5,24 +5,17 @@ import Pipeline
 extension NatGateway {
     /// ARP on `side`: requests for the side's own address are answered in place (the request's
     /// head becomes the reply); replies to our requests resolve neighbours and release held
-    /// packets; everything else is dropped (`arpIgnored`). Neighbours are learned from requests
+    /// packets (with several workers, any reply to our address from a subnet host is learned);
+    /// everything else is dropped (`arpIgnored`). Neighbours are learned from requests
     /// addressed to us and from replies; any ARP from a known neighbour refreshes its MAC.
     @inline(never)
     mutating func processARP<A: HeadAllocator & ~Copyable>(
         _ head: PacketHead, _ side: Side, l2: Int, _ now: UInt64, _ allocator: inout A
     ) -> NatVerdict {
-        let a = head.data + l2
-        guard head.length - l2 >= ARPField.length else { return drop(.malformed) }
-        guard a.readBE16(ARPField.hardwareType) == 1, a.readBE16(ARPField.protocolType) == EtherType.ipv4,
-              a.readU8(ARPField.hardwareLength) == 6, a.readU8(ARPField.protocolLength) == 4 else {
-            return drop(.malformed)
-        }
-        let op = a.readBE16(ARPField.operation)
-        guard op == ARPField.request || op == ARPField.reply else { return drop(.malformed) }
+        guard let m = ARPMessage(head.data + l2, length: head.length - l2) else { return drop(.malformed) }
         counters.arpReceived &+= 1
-        let sha = a.readMAC(ARPField.senderMAC)
-        let spa = a.readBE32(ARPField.senderIP)
-        let tpa = a.readBE32(ARPField.targetIP)
+        let a = head.data + l2
+        let op = m.op, sha = m.sha, spa = m.spa, tpa = m.tpa
         let me = sides[side]
         if sha == 0 || EthernetAddress(sha).isMulticast || spa == me.address { return drop(.arpIgnored) }
         var n = neighbours.find(side, spa)
@@ -43,7 +36,14 @@ extension NatGateway {
             counters.arpRequestsAnswered &+= 1
             return .forward(side)
         }
-        guard n != nil else { return drop(.arpIgnored) }
+        if n == nil {
+            // With several workers a reply to our address may answer another worker's request
+            // (each resolves its own next hops; all of them learn from a copy): learn it here too.
+            guard share.count > 1, me.isHost(spa), let new = neighbours.insert(side, spa, state: .reachable, now: now) else {
+                return drop(.arpIgnored)
+            }
+            neighbours[new].mac = sha
+        }
         counters.arpRepliesReceived &+= 1
         allocator.put(head)
         return .consumed

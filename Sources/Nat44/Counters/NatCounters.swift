@@ -3,9 +3,14 @@ public struct NatProtocolCounters: Sendable, Equatable {
     public var active: UInt64 = 0
     public var created: UInt64 = 0
     public var expired: UInt64 = 0
+
+    public static func + (a: NatProtocolCounters, b: NatProtocolCounters) -> NatProtocolCounters {
+        NatProtocolCounters(active: a.active &+ b.active, created: a.created &+ b.created, expired: a.expired &+ b.expired)
+    }
 }
 
 /// The NAT gateway's counters: plain integers owned by the NAT thread. Copy the struct to read it.
+/// With several workers each has its own; the gateway's are their sum (`+`).
 public struct NatCounters: Sendable, Equatable {
     public var tcp = NatProtocolCounters()
     public var udp = NatProtocolCounters()
@@ -31,6 +36,11 @@ public struct NatCounters: Sendable, Equatable {
     public var arpRepliesReceived: UInt64 = 0
     public var arpHeld: UInt64 = 0
     public var arpReleased: UInt64 = 0
+    /// Several workers: copies of ARP frames handed to the other workers to learn from, and
+    /// fragments held here (their first fragment not yet seen) then handed to the worker that
+    /// translated their first fragment.
+    public var arpCopiesSent: UInt64 = 0
+    public var fragmentsHandedOff: UInt64 = 0
     public var drops = NatDropCounters()
     /// The part of `drops` that no direction counts as `nat`: packets dropped after they were
     /// held (fragments waiting for their first, packets waiting for ARP) and frames the gateway
@@ -40,6 +50,34 @@ public struct NatCounters: Sendable, Equatable {
     public var dropsLater: UInt64 = 0
 
     public var sessionsActive: UInt64 { tcp.active + udp.active + icmp.active }
+
+    /// Field by field: the counters of several workers together.
+    public static func + (a: NatCounters, b: NatCounters) -> NatCounters {
+        var s = NatCounters()
+        s.tcp = a.tcp + b.tcp
+        s.udp = a.udp + b.udp
+        s.icmp = a.icmp + b.icmp
+        s.translatedOutbound = a.translatedOutbound &+ b.translatedOutbound
+        s.translatedInbound = a.translatedInbound &+ b.translatedInbound
+        s.hairpinned = a.hairpinned &+ b.hairpinned
+        s.icmpErrorsTranslated = a.icmpErrorsTranslated &+ b.icmpErrorsTranslated
+        s.icmpErrorsSent = a.icmpErrorsSent &+ b.icmpErrorsSent
+        s.icmpErrorsRateLimited = a.icmpErrorsRateLimited &+ b.icmpErrorsRateLimited
+        s.echoRepliesSent = a.echoRepliesSent &+ b.echoRepliesSent
+        s.fragmentsTranslated = a.fragmentsTranslated &+ b.fragmentsTranslated
+        s.fragmentsHeld = a.fragmentsHeld &+ b.fragmentsHeld
+        s.arpReceived = a.arpReceived &+ b.arpReceived
+        s.arpRequestsAnswered = a.arpRequestsAnswered &+ b.arpRequestsAnswered
+        s.arpRequestsSent = a.arpRequestsSent &+ b.arpRequestsSent
+        s.arpRepliesReceived = a.arpRepliesReceived &+ b.arpRepliesReceived
+        s.arpHeld = a.arpHeld &+ b.arpHeld
+        s.arpReleased = a.arpReleased &+ b.arpReleased
+        s.arpCopiesSent = a.arpCopiesSent &+ b.arpCopiesSent
+        s.fragmentsHandedOff = a.fragmentsHandedOff &+ b.fragmentsHandedOff
+        s.drops = a.drops + b.drops
+        s.dropsLater = a.dropsLater &+ b.dropsLater
+        return s
+    }
 
     public subscript(proto: NatProtocol) -> NatProtocolCounters {
         get { proto == .tcp ? tcp : proto == .udp ? udp : icmp }
@@ -68,7 +106,8 @@ public struct NatCounters: Sendable, Equatable {
               ("fragments_held", fragmentsHeld), ("arp_received", arpReceived),
               ("arp_requests_answered", arpRequestsAnswered), ("arp_requests_sent", arpRequestsSent),
               ("arp_replies_received", arpRepliesReceived), ("arp_held", arpHeld),
-              ("arp_released", arpReleased)]
+              ("arp_released", arpReleased), ("arp_copies_sent", arpCopiesSent),
+              ("fragments_handed_off", fragmentsHandedOff)]
         for r in NatDropReason.allCases { f.append(("drop_\(r)", drops[r])) }
         return f
     }

@@ -58,5 +58,11 @@ public struct NatDropCounters: Sendable, Equatable {
         }
     }
 
+    public static func + (a: NatDropCounters, b: NatDropCounters) -> NatDropCounters {
+        var s = a
+        for r in NatDropReason.allCases { s[r] &+= b[r] }
+        return s
+    }
+
     public var total: UInt64 { NatDropReason.allCases.reduce(0) { $0 &+ self[$1] } }
 }

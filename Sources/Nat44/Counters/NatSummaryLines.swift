@@ -3,7 +3,7 @@ extension NatCounters {
     public var summaryLines: [String] {
         let n = self
         let dropText = NatDropReason.allCases.compactMap { r in n.drops[r] == 0 ? nil : "\(r.description) \(n.drops[r])" }
-        return [
+        var lines = [
             "  nat sessions: tcp \(n.tcp.active) active (\(n.tcp.created) created, \(n.tcp.expired) expired), "
                 + "udp \(n.udp.active) (\(n.udp.created), \(n.udp.expired)), icmp \(n.icmp.active) (\(n.icmp.created), \(n.icmp.expired))",
             "  nat translated: out \(n.translatedOutbound), in \(n.translatedInbound), hairpinned \(n.hairpinned), "
@@ -12,5 +12,10 @@ extension NatCounters {
                 + "replies \(n.arpRepliesReceived), held \(n.arpHeld), released \(n.arpReleased)",
             "  nat drops: \(n.drops.total)" + (dropText.isEmpty ? "" : " (" + dropText.joined(separator: ", ") + ")"),
         ]
+        // Only several workers hand frames to each other.
+        if n.arpCopiesSent != 0 || n.fragmentsHandedOff != 0 {
+            lines.insert("  nat workers: arp copies sent \(n.arpCopiesSent), fragments handed off \(n.fragmentsHandedOff)", at: 3)
+        }
+        return lines
     }
 }

@@ -21,6 +21,8 @@ extension NatGateway {
         fragments[f].state = .translated
         fragments[f].rewrite = rewrite
         fragments[f].expires = expires
+        // Later fragments landing on other workers find this one through the directory.
+        directory?.publish(key, owner: share.index, expires: expires)
         while let h = fragments.takeHeld(f) {
             guard let eth = EthernetHeader.parse(UnsafeRawPointer(h.data), length: h.length) else {
                 allocator.put(h)

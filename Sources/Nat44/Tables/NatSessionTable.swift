@@ -43,17 +43,18 @@ struct ExpiredSessions {
 ///   `expire(budget:)`, a bounded slice of slots from the table's rotating cursor per call: no
 ///   full sweep.
 ///
-/// Partitioning later: the table is self-contained; N tables keyed by a hash of the inside
-/// (address, port), each owning a disjoint slice of the port space, would let N threads translate
-/// without sharing (inbound packets find their partition from the external port's slice).
+/// With N workers each has its own table, owning a disjoint share of the port space
+/// (`NatWorkerShare`); frames find their table's worker from a port (`NatSteering`).
 struct NatSessionTable: ~Copyable {
     private var table: IndexTable<NatSession>
     /// Session by `proto.index << 16 | external port`, as stored indices.
     private let byExternalPort = NatArray<Int32>(repeating: SessionIndex.none, count: 3 << 16)
-    let ports = PortPool()
+    let ports: PortPool
 
-    init(capacity: Int) {
+    /// `share`: the external ports this table's gateway may hand out (all of them with one worker).
+    init(capacity: Int, share: NatWorkerShare = .single) {
         table = IndexTable(capacity: capacity)
+        ports = PortPool(share: share)
     }
 
     var capacity: Int { table.capacity }

@@ -5,12 +5,14 @@ import BufferCache
 extension NatGateway {
     /// Periodic work, bounded per call: ARP retries with backoff and give-up (held packets then
     /// dropped as `arpFailed`), re-probe timeouts, neighbour aging, fragment entry expiry, and
-    /// `expiryBudget` session slots examined for expiry. Call it every few milliseconds (or
+    /// `expiryBudget` session slots examined for expiry; with several workers, held fragments
+    /// whose owner is now known are handed to it. Call it every few milliseconds (or
     /// after each burst) with the same clock as `process`.
     mutating func tick<A: HeadAllocator & ~Copyable>(now: UInt64, allocator: inout A) {
         retryResolutions(now: now, &allocator)
         neighbours.collectIdle(now: now, idle: timers.neighbourIdle, budget: 32)
         expireFragments(now: now, &allocator)
+        if share.count > 1 { handOffHeldFragments(now: now, &allocator) }
         expireSessions(now: now, budget: timers.expiryBudget)
     }
 

@@ -52,7 +52,7 @@ extension NatGateway {
     /// Queues a generated or released frame; when the ring is full the head goes back.
     @inline(never)
     mutating func emit<A: HeadAllocator & ~Copyable>(_ head: PacketHead, _ side: Side, _ allocator: inout A) {
-        if !output.push(head, side) {
+        if !output.push((side, head)) {
             counters.drops[.outputFull] &+= 1
             counters.dropsLater &+= 1
             allocator.put(head)
