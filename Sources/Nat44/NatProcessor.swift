@@ -68,6 +68,10 @@ public struct NatProcessor: FrameProcessor, ~Copyable {
 
     public var counters: NatCounters { gateway.counters }
 
+    /// Fragments held for a first fragment that another worker may translate: `tick` hands them
+    /// on once the directory names it, so tick soon.
+    public var idleTimeoutMilliseconds: Int32 { gateway.directory != nil && gateway.fragments.heldCount > 0 ? 1 : 100 }
+
     /// The NAT reason of the last `.drop(.processor)`, e.g. `no_session` (the `drops` key).
     public var lastDropReason: String? { lastDrop.description }
 }

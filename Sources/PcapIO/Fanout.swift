@@ -1,21 +1,6 @@
 import CPcap
 import Glibc
-
-/// One classic BPF instruction (the kernel's `struct sock_filter`), for a `.classicBPF` fanout
-/// program: the program's return value picks the member, modulo the member count.
-public struct BPFInstruction: Sendable, Equatable {
-    public var code: UInt16
-    public var jt: UInt8
-    public var jf: UInt8
-    public var k: UInt32
-
-    public init(code: UInt16, jt: UInt8 = 0, jf: UInt8 = 0, k: UInt32 = 0) {
-        self.code = code
-        self.jt = jt
-        self.jf = jf
-        self.k = k
-    }
-}
+import PacketFormats
 
 /// PACKET_FANOUT for a handle: the handles (one per worker) that join one group on an
 /// interface share its frames, the kernel picking one member per frame, so that workers need
@@ -30,7 +15,7 @@ public struct FanoutSettings: Sendable, Equatable {
     public enum Mode: Sendable, Equatable {
         case hash
         case cpu
-        case classicBPF([BPFInstruction])
+        case classicBPF([ClassicBPFInstruction])
     }
 
     /// The group's id. Ids are per network namespace, not per interface or process: another

@@ -31,6 +31,9 @@ public protocol FrameProcessor: ~Copyable {
     /// The next hand-off the processor asks for besides its verdicts (copies for the other
     /// workers, held frames whose owner is now known).
     mutating func popHandOff() -> HandOffRequest?
+    /// How long the worker may sleep in poll() when idle: a processor holding frames that
+    /// another worker's progress will release (and only its `tick` notices) asks for less.
+    var idleTimeoutMilliseconds: Int32 { get }
     /// Heads the processor holds (returned to the allocator when the worker stops).
     mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A)
     /// The processor's counters as of now.
@@ -54,6 +57,7 @@ extension FrameProcessor where Self: ~Copyable {
         process(handOff.head, from: handOff.side, now: now, allocator: &allocator)
     }
     @inlinable public mutating func popHandOff() -> HandOffRequest? { nil }
+    @inlinable public var idleTimeoutMilliseconds: Int32 { 100 }
     @inlinable public mutating func releaseAll<A: HeadAllocator & ~Copyable>(allocator: inout A) {}
     @inlinable public var lastDropReason: String? { nil }
 }

@@ -133,7 +133,8 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         if let endpoint {
             guard endpoint.mesh.prepareToSleep(endpoint.index) else { return }
         }
-        _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
+        let timeout = processor.idleTimeoutMilliseconds
+        _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
         if let endpoint { endpoint.mesh.wake(endpoint.index) }
     }
 

@@ -1,5 +1,6 @@
 import BufferCache
 import Foundation
+import PacketFormats
 import PcapIO
 import Pipeline
 import VethFixtures
@@ -180,7 +181,7 @@ final class PcapKernelPathTests: XCTestCase {
     func testClassicBPFFanoutSendsEverythingWhereTheProgramSays() throws {
         let pair = try makePair("c")
         // ret #1: every frame to the second member.
-        let program = [BPFInstruction(code: 0x06, k: 1)]
+        let program = [ClassicBPFInstruction(code: 0x06, k: 1)]
         let options = fanoutOptions(FanoutSettings(group: try XCTUnwrap(FanoutSettings.groupID(interface: pair.a)),
                                                    mode: .classicBPF(program)))
         let members = [try PcapPort.Handle(name: pair.a, options: options), try PcapPort.Handle(name: pair.a, options: options)]

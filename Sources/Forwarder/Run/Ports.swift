@@ -1,5 +1,6 @@
 import Nat44
 import NetDevice
+import PacketFormats
 import PcapIO
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ struct Ports {
     /// Looks both interfaces up, checks they are up, and opens them; errors name the interface
     /// and the fix (exit status 1). `steering(side)` is the fanout program for that interface
     /// (NAT with several workers and `--nat-steering bpf`), nil for the kernel's flow hash.
-    init(_ options: Options, steering: (Bool) -> [BPFInstruction]?) throws(RuntimeError) {
+    init(_ options: Options, steering: (Bool) -> [ClassicBPFInstruction]?) throws(RuntimeError) {
         func lookup(_ name: String) throws(RuntimeError) -> InterfaceFacts {
             do { return try InterfaceFacts.lookup(name) } catch { throw RuntimeError(error.message, interface: name) }
         }

@@ -16,13 +16,13 @@ func natJSON(_ n: NatCounters) -> JSONObject {
         ("hairpinned", n.hairpinned), ("icmp_errors_translated", n.icmpErrorsTranslated),
         ("icmp_errors_sent", n.icmpErrorsSent), ("icmp_errors_rate_limited", n.icmpErrorsRateLimited),
         ("echo_replies_sent", n.echoRepliesSent), ("fragments_translated", n.fragmentsTranslated),
-        ("fragments_held", n.fragmentsHeld),
+        ("fragments_held", n.fragmentsHeld), ("fragments_handed_off", n.fragmentsHandedOff),
     ])
     var arp = JSONObject()
     arp.add(fields: [
         ("received", n.arpReceived), ("requests_answered", n.arpRequestsAnswered),
         ("requests_sent", n.arpRequestsSent), ("replies_received", n.arpRepliesReceived),
-        ("held", n.arpHeld), ("released", n.arpReleased),
+        ("held", n.arpHeld), ("released", n.arpReleased), ("copies_sent", n.arpCopiesSent),
     ])
     o.add("arp", arp)
     var drops = JSONObject()

@@ -13,7 +13,8 @@ struct Snapshot {
     var handOffs = HandOffCounters()
 
     static func + (a: Snapshot, b: Snapshot) -> Snapshot {
-        let nat = a.nat ?? b.nat  // NAT-SUM: summed once NatCounters has +
+        var nat = a.nat ?? b.nat
+        if let x = a.nat, let y = b.nat { nat = x + y }
         return Snapshot(directions: (a.directions.0 + b.directions.0, a.directions.1 + b.directions.1),
                         allocator: a.allocator + b.allocator, nat: nat, handOffs: a.handOffs + b.handOffs)
     }

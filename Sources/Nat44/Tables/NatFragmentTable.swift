@@ -73,6 +73,8 @@ struct NatFragmentTable: ~Copyable {
     }
 
     var capacity: Int { table.capacity }
+    /// Frames held now (later fragments waiting for their first).
+    var heldCount: Int { holdCapacity - heldFreeCount }
 
     @inline(__always)
     subscript(i: FragmentIndex) -> NatFragment {

@@ -20,7 +20,7 @@ import Pipeline
 ///
 /// The kernel's fanout can apply the same rule (`fanoutProgram`) to all but the forward and
 /// ICMP-error cases, so most frames land on their owner and are never handed off.
-struct NatSteering: ~Copyable {
+public struct NatSteering: ~Copyable {
     enum Owner: Equatable {
         case worker(Int)
         /// Handled by the worker it landed on.

@@ -23,7 +23,9 @@ extension NatGateway {
                                                                allocator: inout A) -> Int? {
         switch steering.owner(UnsafeRawPointer(head.data), length: head.length, from: side) {
         case .worker(let w):
-            return w != share.index ? w : nil
+            guard w != share.index else { return nil }
+            if directory != nil { announceIfFirstFragment(head, from: side, owner: w, now: now) }
+            return w
         case .local:
             return nil
         case .arp:
@@ -47,6 +49,22 @@ extension NatGateway {
                               proto: ip.readU8(9))
         guard let w = directory.owner(key, now: now), w != share.index else { return nil }
         return w
+    }
+
+    /// A first fragment handed to its owner: its later fragments, which land here too (the
+    /// kernel's flow hash sees no ports in any fragment), must follow it to the owner at once,
+    /// not wait here for the owner to publish the record. Publishing the owner now, before the
+    /// first fragment is on its lane, sends them after it on the same lane, in order.
+    @inline(never)
+    mutating func announceIfFirstFragment(_ head: PacketHead, from side: Side, owner: Int, now: UInt64) {
+        guard let directory, let eth = EthernetHeader.parse(UnsafeRawPointer(head.data), length: head.length),
+              eth.etherType == EtherType.ipv4, head.length - eth.payloadOffset >= 20 else { return }
+        let ip = head.data + eth.payloadOffset
+        // More fragments set, offset 0: a first fragment.
+        guard ip.readBE16(6) & 0x3FFF == 0x2000 else { return }
+        let key = FragmentKey(side: side, src: ip.readBE32(12), dst: ip.readBE32(16), id: ip.readBE16(4),
+                              proto: ip.readU8(9))
+        directory.publish(key, owner: owner, expires: now &+ timers.fragmentLifetime)
     }
 
     /// Takes the next frame for another worker.
