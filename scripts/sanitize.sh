@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # threads with a shared pool, the StatsSlot hand-over), ProcessControl (named threads,
 # FailureBox, the stop pipe) and PcapngCapture's locked writer (two threads, one file). PcapIO's
 # tests have no threads of their own.
-tsan_filter='^(BufferCacheTests|PipelineTests|ProcessControlTests|PcapngCaptureTests)\.'
+tsan_filter='^(BufferCacheTests|PipelineTests|ProcessControlTests|PcapngCaptureTests|Nat44Tests.NatWorkerThreadTests)\.'
 
 asan=0 tsan=0
 for arg in "$@"; do

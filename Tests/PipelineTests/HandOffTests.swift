@@ -3,6 +3,7 @@ import Synchronization
 import BufferCache
 import Glibc
 @testable import Pipeline
+import ProcessControl
 
 /// Owns a frame by its first payload byte (mod the worker count): the shape of NAT's ownership
 /// (a field of the frame names the worker), without NAT.
@@ -43,7 +44,7 @@ final class HandOffTests: XCTestCase {
         let wakeRead = wake[0]
         let frames01 = [frame(0), frame(1)]
         let threads = (0..<2).map { index in
-            TestThread {
+            JoinableThread(name: "worker test") {
                 var config = HeadCache.Configuration.kernel2021
                 config.remoteFrees = policy
                 var worker = Worker(allocator: HeadCache(pool: pool, configuration: config)!,

@@ -3,6 +3,7 @@ import Synchronization
 import BufferCache
 import Glibc
 @testable import Pipeline
+import ProcessControl
 
 /// Workers on real threads, as the forwarder runs them: two threads each run `Worker.run` on
 /// their own in-memory ports with their own cache over one shared `HeadPool`, while the main
@@ -28,7 +29,7 @@ final class WorkerThreadTests: XCTestCase {
         let frame = self.frame
 
         let threads = slots.map { slot in
-            TestThread {
+            JoinableThread(name: "worker test") {
                 var worker = Worker(allocator: HeadCache(pool: pool)!, processor: TransparentBridge(),
                                     inPort: MemoryPort(frames: [frame], budget: frames), outPort: MemoryPort(),
                                     inputs: [.inside], settings: WorkerSettings(), slot: slot)

@@ -1,6 +1,7 @@
 import BufferCache
 import Glibc
 import Pipeline
+import ProcessControl
 import Synchronization
 import XCTest
 @testable import Nat44
@@ -12,25 +13,6 @@ final class NatWorkerThreadTests: XCTestCase {
     final class Shared: Sendable {
         let stop = Atomic<Bool>(false)
         let failures = Atomic<Int>(0)
-    }
-
-    /// A started POSIX thread (the Pipeline tests' helper; test targets cannot share it).
-    struct TestThread {
-        final class Body {
-            let run: @Sendable () -> Void
-            init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-        }
-        let thread: pthread_t
-        init(_ body: @escaping @Sendable () -> Void) {
-            let box = Unmanaged.passRetained(Body(body)).toOpaque()
-            var t = pthread_t()
-            precondition(pthread_create(&t, nil, { arg in
-                Unmanaged<Body>.fromOpaque(arg!).takeRetainedValue().run()
-                return nil
-            }, box) == 0)
-            thread = t
-        }
-        func join() { pthread_join(thread, nil) }
     }
 
     func testTwoNatWorkersHandOffAndReturnEveryHead() throws {
@@ -53,7 +35,7 @@ final class NatWorkerThreadTests: XCTestCase {
         defer { close(wake[0]); close(wake[1]) }
         let wakeRead = wake[0]
         let threads = (0..<2).map { i in
-            TestThread {
+            JoinableThread(name: "nat worker test") {
                 var worker = Worker(allocator: HeadCache(pool: pool)!,
                                     processor: NatProcessor(config: config, share: NatWorkerShare(index: i, count: 2),
                                                             fragments: directory),
