@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 # The modules with threads and the tests that exercise them: the cache and pool across threads
 # (stress, remote frees, allocation counting through TSan's hooks), the pipeline (workers on
 # threads with a shared pool, the StatsSlot hand-over), ProcessControl (named threads,
-# FailureBox, the stop pipe) and PcapngCapture's locked writer (two threads, one file). PcapIO's
-# tests have no threads of their own.
+# FailureBox, the stop pipe), PcapngCapture's locked writer (two threads, one file) and two NAT
+# workers handing frames to each other. PcapIO's tests have no threads of their own.
 tsan_filter='^(BufferCacheTests|PipelineTests|ProcessControlTests|PcapngCaptureTests|Nat44Tests.NatWorkerThreadTests)\.'
 
 asan=0 tsan=0
