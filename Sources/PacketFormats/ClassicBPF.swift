@@ -20,29 +20,17 @@ public struct ClassicBPFInstruction: Sendable, Equatable {
 /// class | operation | source for ALU and jumps, class | source for returns.
 public enum ClassicBPF {
     // Classes.
-    public static let ld: UInt16 = 0x00
-    public static let ldx: UInt16 = 0x01
-    public static let alu: UInt16 = 0x04
-    public static let jmp: UInt16 = 0x05
-    public static let ret: UInt16 = 0x06
+    public static let ld: UInt16 = 0x00, ldx: UInt16 = 0x01, alu: UInt16 = 0x04, jmp: UInt16 = 0x05, ret: UInt16 = 0x06
     // Load sizes.
-    public static let w: UInt16 = 0x00
-    public static let h: UInt16 = 0x08
-    public static let b: UInt16 = 0x10
+    public static let w: UInt16 = 0x00, h: UInt16 = 0x08, b: UInt16 = 0x10
     // Load modes: absolute offset, X + offset, and the IPv4 header length idiom 4 * (P[k] & 0xf).
-    public static let abs: UInt16 = 0x20
-    public static let ind: UInt16 = 0x40
-    public static let msh: UInt16 = 0xA0
+    public static let abs: UInt16 = 0x20, ind: UInt16 = 0x40, msh: UInt16 = 0xA0
     // ALU operations.
-    public static let rsh: UInt16 = 0x70
-    public static let mod: UInt16 = 0x90
+    public static let rsh: UInt16 = 0x70, mod: UInt16 = 0x90
     // Jumps.
-    public static let ja: UInt16 = 0x00
-    public static let jeq: UInt16 = 0x10
-    public static let jset: UInt16 = 0x40
+    public static let ja: UInt16 = 0x00, jeq: UInt16 = 0x10, jset: UInt16 = 0x40
     // Sources: the constant k, or (returns) the accumulator.
-    public static let k: UInt16 = 0x00
-    public static let a: UInt16 = 0x10
+    public static let k: UInt16 = 0x00, a: UInt16 = 0x10
 
     /// Ancillary loads (`ld` with k at `SKF_AD_OFF` + n) read skb fields instead of packet bytes;
     /// `SKF_AD_PROTOCOL` is the EtherType in host order (skb->protocol, after the kernel took
