@@ -326,7 +326,7 @@ def check_worker_summary(j, workers):
         assert c["gets"] == c["puts"], c
         for key in ("remote_frees", "remote_returns"):
             assert sum(w[key] for w in ws) == c[key], \
-                f"sum of the workers' {key} != cache.{key}: {[w[key] for w in ws]} vs {c[key]}"
+                f"sum of the workers' {key} != cache.{key}: {[w[key] for w in ws]} vs {c[key]}; cache: {c}"
     if "allocator" in j:
         assert j["allocator"]["gets"] == j["allocator"]["puts"], j["allocator"]
     if j.get("nat") is not None:
