@@ -289,3 +289,51 @@ class RssSampler:
         if v is not None:
             self.samples.append(v)
         return self.samples
+
+
+WORKER_KEYS = ("worker", "cpu", "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops",
+               "hand_offs_sent", "hand_offs_received", "hand_off_drops", "remote_frees",
+               "remote_returns", "nat_sessions")
+
+
+def check_worker_summary(j, workers):
+    """The JSON summary of a run with --workers `workers`: one `workers` entry per worker with
+    every key, the totals (directions, cache, nat) equal to the sums over the workers, every
+    hand-off accounted for (sent = received + dropped), and every head back in the pool
+    (cache.in_use 0, gets = puts, as test_faults asserts). Returns the `workers` list."""
+    assert j is not None, "no JSON summary"
+    ws = j.get("workers")
+    assert isinstance(ws, list), f"no 'workers' array in the JSON summary: {sorted(j)}"
+    assert len(ws) == workers, f"--workers {workers} but {len(ws)} entries in 'workers': {ws}"
+    assert [w.get("worker") for w in ws] == list(range(workers)), [w.get("worker") for w in ws]
+    for w in ws:
+        missing = [k for k in WORKER_KEYS if k not in w]
+        assert not missing, f"worker {w.get('worker')}: keys {missing} missing: {w}"
+        assert w["cpu"] is None or isinstance(w["cpu"], int), w
+    for key in ("rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops"):
+        per_worker = sum(w[key] for w in ws)
+        total = sum(d[key] for d in j["directions"])
+        assert per_worker == total, \
+            f"sum of the workers' {key} {per_worker} != the directions' {total}: {ws} {j['directions']}"
+    sent = sum(w["hand_offs_sent"] for w in ws)
+    received = sum(w["hand_offs_received"] for w in ws)
+    dropped = sum(w["hand_off_drops"] for w in ws)
+    assert sent == received + dropped, \
+        f"hand-offs: {sent} sent != {received} received + {dropped} dropped: {ws}"
+    c = j.get("cache")
+    if c is not None:
+        assert c["in_use"] == 0, f"heads not back in the pool at exit: {c}"
+        assert c["gets"] == c["puts"], c
+        for key in ("remote_frees", "remote_returns"):
+            assert sum(w[key] for w in ws) == c[key], \
+                f"sum of the workers' {key} != cache.{key}: {[w[key] for w in ws]} vs {c[key]}; cache: {c}"
+    if "allocator" in j:
+        assert j["allocator"]["gets"] == j["allocator"]["puts"], j["allocator"]
+    if j.get("nat") is not None:
+        assert all(isinstance(w["nat_sessions"], int) for w in ws), ws
+        assert sum(w["nat_sessions"] for w in ws) == j["nat"]["sessions_active"], \
+            (f"sum of the workers' nat_sessions {[w['nat_sessions'] for w in ws]} != "
+             f"nat.sessions_active {j['nat']['sessions_active']}")
+    else:
+        assert all(w["nat_sessions"] is None for w in ws), ws
+    return ws

@@ -215,10 +215,12 @@ class TcpServer:
 
 
 class UdpEcho:
-    """A UDP echo server in `netns` on addr:port; peers recorded."""
+    """A UDP echo server in `netns` on addr:port; peers recorded (and each datagram with its
+    peer in `datagrams`)."""
 
     def __init__(self, netns, addr, port):
         self.peers = []
+        self.datagrams = []
         self.error = None
         self._stop = threading.Event()
         self._sock = ns_socket(netns, type_=socket.SOCK_DGRAM)
@@ -235,6 +237,7 @@ class UdpEcho:
                 except socket.timeout:
                     continue
                 self.peers.append(peer)
+                self.datagrams.append((data, peer))
                 self._sock.sendto(data, peer)
         except Exception as e:
             self.error = e
