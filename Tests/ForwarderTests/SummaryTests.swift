@@ -109,6 +109,7 @@ final class SummaryTests: XCTestCase {
         let directions = try XCTUnwrap(json["directions"] as? [[String: Any]])
         XCTAssertEqual(directions[0]["rx_frames"] as? Int, 1001)
         XCTAssertEqual((json["cache"] as? [String: Any])?["adopted"] as? Int, 4)
+        XCTAssertEqual((json["cache"] as? [String: Any])?["remote_frees"] as? Int, 4, "adopted heads are remote frees too")
         let lines = summary.textLines()
         XCTAssertTrue(lines.contains("  worker 1: rx 300 frames, tx 300 frames, dropped 0, hand-offs sent 0 received 4 dropped 1, remote frees 4"),
                       lines.joined(separator: "\n"))

@@ -49,7 +49,7 @@ struct Summary {
         if let p = pool {
             lines.append("  cache (\(options.cachePreset.rawValue)): gets \(a.gets), hit rate \(formatFixed(a.hitRate * 100, 2))%, "
                 + "refills \(a.refills) (\(a.refillHeads) heads), refill failures \(a.refillFailures), puts \(a.puts), "
-                + "flushes \(a.flushes) (\(a.flushHeads) heads), remote frees \(a.remoteFrees) sent home, \(a.adopted) adopted")
+                + "flushes \(a.flushes) (\(a.flushHeads) heads), remote frees \(a.remoteFrees + a.adopted) (\(a.adopted) adopted)")
             lines.append("  pool: \(p.slabs) slabs, \(p.totalHeads) heads, \(p.outstanding) out of the pool, high water \(p.highWater)")
             if options.debugHeads {
                 lines.append("  debug: double frees \(a.doubleFrees), writes after put \(a.writesAfterPut)")
@@ -145,7 +145,7 @@ struct Summary {
         cache.add(fields: [
             ("refills", a.refills), ("refill_heads", a.refillHeads), ("refill_failures", a.refillFailures),
             ("puts", a.puts), ("flushes", a.flushes), ("flush_heads", a.flushHeads),
-            ("remote_frees", a.remoteFrees), ("remote_returns", a.remoteReturns), ("adopted", a.adopted),
+            ("remote_frees", a.remoteFrees + a.adopted), ("adopted", a.adopted), ("remote_returns", a.remoteReturns),
         ])
         cache.add("in_use", a.inUse)
         cache.add("pool_slabs", p.slabs)
