@@ -23,4 +23,29 @@ public enum OptionValue {
         }
         return s
     }
+
+    /// `on` or `off`.
+    public static func onOff(_ flag: String, _ text: String) throws(ConfigurationError) -> Bool {
+        switch text {
+        case "on": return true
+        case "off": return false
+        default: throw ConfigurationError("\(flag): '\(text)' is neither on nor off")
+        }
+    }
+
+    /// Numbers and ranges, `0,2,4-6`, each at most once, none above `max`; `what` names one
+    /// item in the error ("CPU").
+    public static func numberList(_ flag: String, _ text: String, max: Int, what: String) throws(ConfigurationError) -> [Int] {
+        var list: [Int] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            guard bounds.count == 1 || bounds.count == 2, let lo = bounds.first ?? nil, let hi = bounds.last ?? nil,
+                  lo >= 0, lo <= hi, hi <= max else {
+                throw ConfigurationError("\(flag): '\(text)' is not a \(what) list; use numbers and ranges, e.g. 0,1 or 0-3")
+            }
+            list += Array(lo...hi)
+        }
+        guard Set(list).count == list.count else { throw ConfigurationError("\(flag): '\(text)' names a \(what) twice") }
+        return list
+    }
 }

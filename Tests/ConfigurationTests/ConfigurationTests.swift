@@ -72,5 +72,13 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(message { _ = try OptionValue.seconds("--s", "0") },
                        "--s: 0 must be more than 0 seconds (and at most a year)")
         XCTAssertEqual(message { _ = try OptionValue.path("--p", "dir/") }, "--p: 'dir/' is not a file path")
+        XCTAssertEqual(try? OptionValue.onOff("--o", "on"), true)
+        XCTAssertEqual(try? OptionValue.onOff("--o", "off"), false)
+        XCTAssertEqual(message { _ = try OptionValue.onOff("--o", "1") }, "--o: '1' is neither on nor off")
+        XCTAssertEqual(try? OptionValue.numberList("--l", "3,0-2,7", max: 9, what: "CPU"), [3, 0, 1, 2, 7])
+        XCTAssertEqual(message { _ = try OptionValue.numberList("--l", "0-10", max: 9, what: "CPU") },
+                       "--l: '0-10' is not a CPU list; use numbers and ranges, e.g. 0,1 or 0-3")
+        XCTAssertEqual(message { _ = try OptionValue.numberList("--l", "1,0-1", max: 9, what: "CPU") },
+                       "--l: '1,0-1' names a CPU twice")
     }
 }

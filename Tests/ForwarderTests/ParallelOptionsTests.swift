@@ -13,7 +13,8 @@ final class ParallelOptionsTests: XCTestCase {
         XCTAssertNil(p.cpus)
         XCTAssertEqual(p.remoteFrees, .returnHome)
         XCTAssertEqual(p.steering, .bpf)
-        XCTAssertFalse(p.qdiscBypass || p.txRing || p.fanoutRollover || p.fanoutDefrag)
+        XCTAssertTrue(p.txRing, "the TX ring measured the cheaper send path")
+        XCTAssertFalse(p.qdiscBypass || p.fanoutRollover || p.fanoutDefrag)
     }
 
     func testEveryParallelOption() throws {
@@ -25,6 +26,7 @@ final class ParallelOptionsTests: XCTestCase {
         XCTAssertEqual(p.remoteFrees, .adopt)
         XCTAssertEqual(p.steering, ParallelOptions.Steering.none)
         XCTAssertTrue(p.qdiscBypass && p.txRing && p.fanoutRollover)
+        XCTAssertFalse(try parsedOptions("a b --tx-ring off").parallel.txRing)
         XCTAssertFalse(p.fanoutDefrag)
     }
 

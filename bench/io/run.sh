@@ -50,6 +50,7 @@ MODE=pps
 JSON=0
 RPS=0
 FLOWS=1
+NAT2_CPUS="${NAT2_CPUS:-1,0}"
 PORT0=10000
 PREFIX="iob$(( $$ % 100000 ))"
 WMEM=4194304
@@ -61,7 +62,9 @@ usage: bench/io/run.sh [--rounds N] [--seconds S] [--variants LIST | --nat] [--f
   --rounds N       rounds, variants alternate within each round (default 5)
   --seconds S      pps measurement window (default 5; starts 1 s after the generator)
   --variants LIST  comma/space separated, from: cfwd-inject cfwd-sendmmsg fwd-cache fwd-plain
-                   fwd-bypass fwd-txring fwd-txring-bypass (the kernel-path options)
+                   fwd-sendmmsg fwd-bypass fwd-txring fwd-txring-bypass (the kernel-path
+                   options, each explicit; fwd-cache and fwd-plain run the defaults)
+                   fwd-w2 fwd-w2-rollover (two L2 workers, without and with fanout rollover)
                    bridge (kernel bridge, no process), fwd-nat-cache fwd-nat-plain fwd-l2-vlan
                    fwd-nat2-home fwd-nat2-adopt fwd-nat2-plain fwd-nat2-steered (two NAT workers)
                    kernel-nat kernel-nat-rps (see the header of this script)
@@ -76,7 +79,8 @@ usage: bench/io/run.sh [--rounds N] [--seconds S] [--variants LIST | --nat] [--f
   --ping           20 pings A -> B 0.05 s apart through the two-way DUT, median RTT ms
   --prefix P       testbed prefix (default iob<pid>, <= 10 chars)
 Environment: FORWARDER (default .build/release/forwarder; built with 'swift build -c release'
-if missing and a fwd-* variant is selected).
+if missing and a fwd-* variant is selected); NAT2_CPUS, the --cpus of the fwd-nat2-* variants
+(default 1,0).
 Needs root, 2+ CPUs, netsniff-ng (trafgen), nftables, iperf3, libpcap-dev, cc; VLAN variants
 need clang with the BPF target and libbpf-dev (scripts/testbed.sh --vlan-*).
 EOF
@@ -107,7 +111,7 @@ done
 read -r -a VARS <<< "${VARIANTS//,/ }"
 (( ${#VARS[@]} > 0 )) || die "no variants"
 for v in "${VARS[@]}"; do
-    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|fwd-bypass|fwd-txring|fwd-txring-bypass|bridge|fwd-nat-cache|fwd-nat-plain|fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
+    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass|fwd-w2|fwd-w2-rollover|bridge|fwd-nat-cache|fwd-nat-plain|fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
         || die "unknown variant '$v'"
 done
 [[ $EUID -eq 0 ]] || die "must run as root"
@@ -300,21 +304,27 @@ start_dut() {
         fwd-cache|fwd-plain)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc "${v#fwd-}" --quiet --duration "$limit" \
                 >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
-        fwd-bypass|fwd-txring|fwd-txring-bypass)   # the kernel-path options, cache allocator
-            local -a kp=()
+        fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass)   # the kernel-path options, cache allocator
+            local -a kp=(--tx-ring off)
+            [[ $v == fwd-txring* ]] && kp=(--tx-ring on)
             [[ $v == *bypass ]] && kp+=(--qdisc-bypass on)
-            [[ $v == fwd-txring* ]] && kp+=(--tx-ring on)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc cache "${kp[@]}" --quiet --duration "$limit" \
                 >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
+        fwd-w2|fwd-w2-rollover)   # two L2 workers (fanout by flow hash), one per CPU
+            local -a ro=()
+            [[ $v == fwd-w2-rollover ]] && ro=(--fanout-rollover on)
+            "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc cache --workers 2 --cpus 1,0 "${ro[@]}" --quiet \
+                --duration "$limit" >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
         fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered)
-            # Two NAT workers, one per CPU (the generator shares CPU0). Without steering about
+            # Two NAT workers on $NAT2_CPUS (default 1,0: one per CPU, the generator shares CPU0;
+            # 1: both on the DUT's CPU, time-sharing it, the generator alone). Without steering about
             # half the frames land on the wrong worker and are handed off: the remote-free case.
             local -a pol=(--alloc cache --remote-frees return-home --nat-steering none)
             [[ $v == fwd-nat2-adopt ]] && pol=(--alloc cache --remote-frees adopt --nat-steering none)
             [[ $v == fwd-nat2-plain ]] && pol=(--alloc plain --nat-steering none)
             [[ $v == fwd-nat2-steered ]] && pol=(--alloc cache --nat-steering bpf)
             "$FORWARDER" "$IN" "$OUT" --vlan-nat --inside 192.168.10.1/24 --inside-vlan 10 \
-                --outside 203.0.113.1/24 --outside-vlan 20 --workers 2 --cpus 1,0 "${pol[@]}" --json --duration "$limit" \
+                --outside 203.0.113.1/24 --outside-vlan 20 --workers 2 --cpus "$NAT2_CPUS" "${pol[@]}" --json --duration "$limit" \
                 >"$TMP/dut.json" 2>"$TMP/dut.log" & DUT_PID=$! ;;
         fwd-nat-cache|fwd-nat-plain)   # NAT is always two-way (one thread, both ports)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" --vlan-nat --inside 192.168.10.1/24 --inside-vlan 10 \

@@ -17,7 +17,7 @@ let forwarderOptions = OptionTable(program: "forwarder", [
     OptionSpec("remote-frees", value: true, "adopt or return-home: a head freed by another worker [return-home]"),
     OptionSpec("nat-steering", value: true, "bpf or none: steer NAT frames to their owner in the kernel [bpf]"),
     OptionSpec("qdisc-bypass", value: true, "on or off: PACKET_QDISC_BYPASS on the sending sockets [off]"),
-    OptionSpec("tx-ring", value: true, "on or off: send through a PACKET_TX_RING [off]"),
+    OptionSpec("tx-ring", value: true, "on or off: send through a PACKET_TX_RING [on]"),
     OptionSpec("fanout-rollover", value: true, "on or off: a full worker's frames go to another [off]"),
     OptionSpec("fanout-defrag", value: true, "on or off: the kernel reassembles fragments before fanout [off]"),
     OptionSpec("alloc", value: true, "cache or plain [cache]"),

@@ -32,7 +32,8 @@ Workers and the kernel path (see docs/design.md, "Workers"):
                             frame on its owner's socket, or the kernel's flow hash only (the
                             rest is handed to its owner) [bpf]
   --qdisc-bypass on|off     PACKET_QDISC_BYPASS on the sending sockets [off]
-  --tx-ring on|off          send through a PACKET_TX_RING socket, one send() per burst [off]
+  --tx-ring on|off          send through a PACKET_TX_RING socket, one send() per burst [on];
+                            off: one sendmmsg per burst on the pcap socket
   --fanout-rollover on|off  a worker whose ring is full passes frames to another (flows may
                             reorder) [off]
   --fanout-defrag on|off    the kernel reassembles fragments before fanout (the reassembled

@@ -39,16 +39,34 @@ struct Ports {
             }
             return c
         }
-        let captures = (capture(facts.0, inside: true), capture(facts.1, inside: false))
         func openPort(_ name: String, _ c: CaptureOptions) throws(RuntimeError) -> PcapPort.Handle {
             do { return try PcapPort.Handle(name: name, options: c) } catch { throw RuntimeError(error.message, interface: name) }
         }
-        var handles: [(PcapPort.Handle, PcapPort.Handle)] = []
-        // Worker order is join order: a fanout program's result i is worker i's socket.
-        for _ in 0..<p.workers {
-            handles.append((try openPort(options.inName, captures.0), try openPort(options.outName, captures.1)))
+        /// One handle per worker, in worker order (a fanout program's result i is worker i's
+        /// socket). Fanout group ids are per network namespace and the kernel cannot say which are
+        /// free: when another program holds the first id tried, the next of a few others is used.
+        func openGroup(_ f: InterfaceFacts, _ first: CaptureOptions) throws(RuntimeError) -> [PcapPort.Handle] {
+            var c = first
+            var opened: [PcapPort.Handle] = []
+            if var fanout = c.fanout {
+                for attempt in 0..<8 {
+                    fanout.group = first.fanout!.group &+ UInt16(attempt) &* 0x1000
+                    c.fanout = fanout
+                    do {
+                        opened.append(try PcapPort.Handle(name: f.name, options: c))
+                        break
+                    } catch {
+                        if error.kind == .fanoutRefused && attempt < 7 { continue }
+                        throw RuntimeError(error.message, interface: f.name)
+                    }
+                }
+            }
+            while opened.count < p.workers { opened.append(try openPort(f.name, c)) }
+            return opened
         }
-        self.handles = handles
+        let inside = try openGroup(facts.0, capture(facts.0, inside: true))
+        let outside = try openGroup(facts.1, capture(facts.1, inside: false))
+        handles = Array(zip(inside, outside))
     }
 
     /// The NAT configuration completed with the interfaces' MACs and MTUs.

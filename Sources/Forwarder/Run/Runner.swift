@@ -19,7 +19,7 @@ final class Runner {
     private var threads: [JoinableThread] = []
     private let failure = FailureBox()
     /// `--vlan-nat`: what the NAT workers share (hand-off mesh, fragment directory).
-    private var natShared: NatShared?
+    private var natGroup: NatWorkerGroup?
     /// `--capture-drops`: every worker's drop sink.
     private var capture: DropCapture?
 
@@ -60,11 +60,10 @@ final class Runner {
             case .vlanNat(let config):
                 // One thread per worker serves both ports: each gateway has a single owner, and
                 // frames of another worker's sessions go to it through the mesh (docs/nat.md).
-                let shared = natShared ?? NatShared(workers: workers)
-                natShared = shared
-                start(worker: w, inputs: [.inside, .outside], ports, pool, nat: { $0 },
-                      handOff: shared.mesh.map { HandOffEndpoint(mesh: $0, index: w) }) {
-                    shared.processor(config: config, worker: w)
+                let group = natGroup ?? NatWorkerGroup(workers: workers)
+                natGroup = group
+                start(worker: w, inputs: [.inside, .outside], ports, pool, nat: { $0 }, handOff: group.endpoint(w)) {
+                    group.processor(config: config, worker: w)
                 }
             }
         }
