@@ -16,6 +16,7 @@ final class AllocatorCountersTests: XCTestCase {
             XCTAssertEqual(s[keyPath: field], UInt64(101 * (i + 1)))
         }
         XCTAssertEqual(s.gets, 101)
-        XCTAssertEqual(s.writesAfterPut, 101 * 12)
+        XCTAssertEqual(s.adopted, 101 * 11)
+        XCTAssertEqual(s.writesAfterPut, 101 * 13)
     }
 }
