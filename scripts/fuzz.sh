@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes the whole pipeline with libFuzzer (docs/reliability.md, "Fuzzing"):
-#   scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--runs N] [--seeds] [--no-build]
+#   scripts/fuzz.sh [--mode l2|vlan|nat|nat2|all] [--seconds N] [--runs N] [--seeds] [--no-build]
 # Builds ForwarderFuzz with -sanitize=fuzzer,address into .build/fuzz (optimised, about ten times
-# the executions of a debug build, with assert() kept: -assert-config Debug), then runs each mode for N
-# seconds (default 60), or until N executions with --runs (whichever comes first), from the committed seeds (Tests/Fuzz/corpus/MODE, read only) plus a work
-# corpus of its own (.build/fuzz-corpus/MODE). A crash, leak or trap leaves its input in
+# the executions of a debug build, with assert() kept: -assert-config Debug), then runs each mode
+# for N seconds (default 60), or until N executions with --runs (whichever comes first), from the
+# committed seeds (Tests/Fuzz/corpus/MODE, read only; nat2, two NAT workers, uses nat's) plus a
+# work corpus of its own (.build/fuzz-corpus/MODE). A crash, leak or trap leaves its input in
 # .build/fuzz-crashes/MODE/. Ends with one line per mode, "fuzz: MODE N executions, M crashes",
 # and exits non-zero if any mode crashed. --seeds regenerates the seeds from the pcap fixtures.
 set -euo pipefail
@@ -21,13 +22,13 @@ while [ $# -gt 0 ]; do
         --runs) runs="$2"; shift 2 ;;
         --seeds) /usr/bin/python3 Tests/Fuzz/make_corpus.py; shift ;;
         --no-build) build=0; shift ;;
-        *) echo "usage: scripts/fuzz.sh [--mode l2|vlan|nat|all] [--seconds N] [--runs N] [--seeds] [--no-build]" >&2; exit 2 ;;
+        *) echo "usage: scripts/fuzz.sh [--mode l2|vlan|nat|nat2|all] [--seconds N] [--runs N] [--seeds] [--no-build]" >&2; exit 2 ;;
     esac
 done
 case "$mode" in
-    all) modes="l2 vlan nat" ;;
-    l2|vlan|nat) modes="$mode" ;;
-    *) echo "fuzz.sh: --mode must be l2, vlan, nat or all" >&2; exit 2 ;;
+    all) modes="l2 vlan nat nat2" ;;
+    l2|vlan|nat|nat2) modes="$mode" ;;
+    *) echo "fuzz.sh: --mode must be l2, vlan, nat, nat2 or all" >&2; exit 2 ;;
 esac
 
 scratch=.build/fuzz
@@ -44,13 +45,15 @@ summary=()
 failed=0
 for m in $modes; do
     work=".build/fuzz-corpus/$m"
+    seeds="$m"
+    [ "$m" = nat2 ] && seeds=nat   # two NAT workers start from the NAT seeds
     crashes=".build/fuzz-crashes/$m"
     log=".build/fuzz-$m.log"
     mkdir -p "$work" "$crashes"
     rm -f "$crashes"/*
     rc=0
     FORWARDER_FUZZ_MODE="$m" "$bin" -max_total_time="$seconds" -runs="$runs" -print_final_stats=1 \
-        -artifact_prefix="$crashes/" "$work" "Tests/Fuzz/corpus/$m" >"$log" 2>&1 || rc=$?
+        -artifact_prefix="$crashes/" "$work" "Tests/Fuzz/corpus/$seeds" >"$log" 2>&1 || rc=$?
     executed=$(awk '/stat::number_of_executed_units/ {n=$2} END {print n+0}' "$log")
     found=$(find "$crashes" -type f | wc -l)
     if [ "$rc" -ne 0 ] && [ "$found" -eq 0 ]; then found=1; fi

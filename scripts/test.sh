@@ -29,8 +29,8 @@ rows=$(wc -l </tmp/forwarder-pipeline-quick.json)
 if [ "$rows" -ne 24 ]; then echo "pipeline benchmark: $rows rows, expected 24"; exit 1; fi
 echo "$rows rows, every frame accounted for"
 
-echo "== fuzz (libFuzzer + ASan, the whole pipeline, 30 s per mode; fails on any crash, leak or lost head)"
-scripts/fuzz.sh --mode all --seconds 30
+echo "== fuzz (libFuzzer + ASan, the whole pipeline, 25 s per mode, four modes; fails on any crash, leak or lost head)"
+scripts/fuzz.sh --mode all --seconds 25
 
 if [ -d Tests/Integration ]; then
     echo "== integration tests: pytest (network namespaces, veth, real traffic)"

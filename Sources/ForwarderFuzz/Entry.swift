@@ -1,7 +1,7 @@
 // The entry points. Built with `-D FORWARDER_FUZZ -sanitize=fuzzer,address -parse-as-library`
 // (scripts/fuzz.sh) this is a libFuzzer target: libFuzzer owns main and calls
 // LLVMFuzzerTestOneInput. In the normal build (`swift build`) it is a plain executable that
-// replays input files through the same harness: `ForwarderFuzz [--mode l2|vlan|nat] FILE...`.
+// replays input files through the same harness: `ForwarderFuzz [--mode l2|vlan|nat|nat2] FILE...`.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +41,7 @@ struct ForwarderFuzzReplay {
             args.removeFirst(2)
         }
         if args.isEmpty {
-            print("usage: ForwarderFuzz [--mode l2|vlan|nat|all] FILE...  (replays fuzz inputs; scripts/fuzz.sh fuzzes)")
+            print("usage: ForwarderFuzz [--mode l2|vlan|nat|nat2|all] FILE...  (replays fuzz inputs; scripts/fuzz.sh fuzzes)")
             exit(2)
         }
         let harness = FuzzHarness(mode: mode)

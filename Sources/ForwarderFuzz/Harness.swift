@@ -137,7 +137,7 @@ final class FuzzRig<P: FrameProcessor & ~Copyable> {
 }
 
 enum FuzzMode: String, CaseIterable {
-    case l2, vlan, nat
+    case l2, vlan, nat, nat2
 }
 
 /// The three rigs, built on first use and rebuilt every `resetEvery` inputs (NAT state persists
@@ -149,14 +149,15 @@ final class FuzzHarness {
     var l2: FuzzRig<TransparentBridge>?
     var vlan: FuzzRig<VlanTranslator>?
     var nat: FuzzRig<NatProcessor>?
-    /// From FORWARDER_FUZZ_MODE; nil: the input's first byte picks the mode (mod 3).
+    var nat2: NatPairRig?
+    /// From FORWARDER_FUZZ_MODE; nil: the input's first byte picks the mode (mod the mode count).
     let fixedMode: FuzzMode?
 
     init(mode: FuzzMode?) { fixedMode = mode }
 
     static func modeFromEnvironment() -> FuzzMode? {
         guard let raw = getenvString("FORWARDER_FUZZ_MODE"), !raw.isEmpty, raw != "all" else { return nil }
-        guard let m = FuzzMode(rawValue: raw) else { fatalError("FORWARDER_FUZZ_MODE must be l2, vlan, nat or all, not \(raw)") }
+        guard let m = FuzzMode(rawValue: raw) else { fatalError("FORWARDER_FUZZ_MODE must be l2, vlan, nat, nat2 or all, not \(raw)") }
         return m
     }
 
@@ -167,7 +168,7 @@ final class FuzzHarness {
             mode = m
         } else {
             guard !data.isEmpty else { return }
-            mode = FuzzMode.allCases[Int(data[0]) % 3]
+            mode = FuzzMode.allCases[Int(data[0]) % FuzzMode.allCases.count]
             body = UnsafeBufferPointer(rebasing: data[1...])
         }
         let records = FuzzInput.parse(body)
@@ -187,6 +188,9 @@ final class FuzzHarness {
         case .nat:
             if nat == nil || nat!.inputs >= Self.resetEvery { nat = Self.makeNat() }
             nat!.run(records)
+        case .nat2:
+            if nat2 == nil || nat2!.inputs >= Self.resetEvery { nat2 = Self.makeNatPair() }
+            nat2!.run(records)
         }
     }
 
@@ -257,6 +261,17 @@ final class FuzzHarness {
         let c = rig.worker.processor.counters
         if c.sessionsActive < 12 || c.arpRequestsAnswered < 6 {
             fatalError("fuzz nat: the prologue left \(c.sessionsActive) sessions, \(c.arpRequestsAnswered) ARP requests answered")
+        }
+        rig.inputs = 0
+        return rig
+    }
+
+    static func makeNatPair() -> NatPairRig {
+        let rig = NatPairRig(config: natConfig())
+        natPrologue().withUnsafeBufferPointer { rig.run(FuzzInput.parse($0)) }
+        let c = rig.first.processor.counters + rig.second.processor.counters
+        if c.sessionsActive < 12 || c.arpRequestsAnswered < 6 {
+            fatalError("fuzz nat2: the prologue left \(c.sessionsActive) sessions, \(c.arpRequestsAnswered) ARP requests answered")
         }
         rig.inputs = 0
         return rig

@@ -45,7 +45,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
 
     /// Counters of the two directions, indexed by the input side's raw value. Behind a pointer
     /// so the per-frame path updates them in place while calling other mutating methods.
-    private let directions: UnsafeMutablePointer<DirectionCounters>
+    let directions: UnsafeMutablePointer<DirectionCounters>
     /// Per input side: heads ready for the next RX (kept between bursts, topped up before each).
     private let reserve: (UnsafeMutablePointer<PacketHead>, UnsafeMutablePointer<PacketHead>)
     private var reserveCount = (0, 0)
@@ -62,14 +62,14 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
 
     /// Hand-off (several workers sharing state, NAT): this worker's place among the others,
     /// their lanes, and what arrived on them this pass.
-    private let endpoint: HandOffEndpoint?
-    private let inbox: UnsafeMutablePointer<HandOff>
-    private var handOffs = HandOffCounters()
+    let endpoint: HandOffEndpoint?
+    let inbox: UnsafeMutablePointer<HandOff>
+    var handOffs = HandOffCounters()
     /// Workers this pass handed frames to (bit per worker): their doorbells are rung after it.
-    private var handedTo: UInt64 = 0
+    var handedTo: UInt64 = 0
     /// Set by `finish`: frames that would be handed off now are dropped, so that once every
     /// worker has left the mesh nothing more arrives on any lane.
-    private var closing = false
+    var closing = false
 
     public init(allocator: consuming A, processor: consuming P, inPort: consuming IO, outPort: consuming IO,
                 inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>,
@@ -127,17 +127,6 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         }
     }
 
-    /// Waits in poll() for input, the stop pipe, or (with hand-off) the doorbell that another
-    /// worker rings when it hands a frame to this one while it sleeps.
-    private mutating func sleep(_ fds: inout [pollfd]) {
-        if let endpoint {
-            guard endpoint.mesh.prepareToSleep(endpoint.index) else { return }
-        }
-        let timeout = processor.idleTimeoutMilliseconds
-        _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
-        if let endpoint { endpoint.mesh.wake(endpoint.index) }
-    }
-
     /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
     public mutating func step(now: UInt64) throws(PortError) -> Int {
         var received = 0
@@ -188,7 +177,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
 
     /// Carries out a verdict on a frame received on `side` (here, or by the worker that handed it over).
     @inline(__always)
-    private mutating func dispose(_ head: PacketHead, _ verdict: Verdict, from side: Side, now: UInt64) {
+    mutating func dispose(_ head: PacketHead, _ verdict: Verdict, from side: Side, now: UInt64) {
         switch verdict {
         case .forward(let out):
             if _slowPath(head.length > maxFrame(head, on: out)) {
@@ -205,65 +194,6 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         case .handOff(let worker):
             handOff(HandOff(head: head, side: side), to: worker)
         }
-    }
-
-    // MARK: hand-off
-
-    /// Puts a frame on the lane to `worker`; a full lane, a stop under way, or no such worker
-    /// drops it under `hand_off`.
-    @inline(never)
-    private mutating func handOff(_ item: HandOff, to worker: Int) {
-        if let endpoint, !closing, worker != endpoint.index, worker >= 0, worker < endpoint.mesh.workers,
-           endpoint.mesh.lane(from: endpoint.index, to: worker).push(item) {
-            handOffs.sent &+= 1
-            handedTo |= 1 << UInt64(worker)
-            return
-        }
-        handOffs.dropped &+= 1
-        directions[item.side.rawValue].drop(.handOff)
-        if settings.dropSink != nil { capture(item.head, .handOff, direction: item.side, interface: item.side) }
-        retire(item.head)
-    }
-
-    /// Takes up to a burst off each lane into this worker and processes it as the owner. A frame
-    /// handed over is not handed on again (that would be a processor's bug, and could cycle):
-    /// such a verdict is a `hand_off` drop. Returns the largest batch taken.
-    @inline(never)
-    private mutating func receiveHandOffs(now: UInt64) -> Int {
-        guard let endpoint else { return 0 }
-        let me = endpoint.index, n = endpoint.mesh.workers
-        var largest = 0
-        for from in 0..<n where from != me {
-            let count = endpoint.mesh.lane(from: from, to: me).pop(into: inbox, count: settings.burst)
-            largest = max(largest, count)
-            for i in 0..<count {
-                let item = inbox[i]
-                handOffs.received &+= 1
-                let verdict = processor.processHandedOff(item, now: now, allocator: &allocator)
-                if case .handOff = verdict {
-                    handOffs.dropped &+= 1
-                    directions[item.side.rawValue].drop(.handOff)
-                    retire(item.head)
-                } else {
-                    dispose(item.head, verdict, from: item.side, now: now)
-                }
-            }
-        }
-        return largest
-    }
-
-    private mutating func collectHandOffs() {
-        while let request = processor.popHandOff() { handOff(request.handOff, to: request.worker) }
-    }
-
-    private mutating func ringDoorbells() {
-        guard let endpoint else { return }
-        var mask = handedTo
-        while mask != 0 {
-            endpoint.mesh.ring(mask.trailingZeroBitCount)
-            mask &= mask - 1
-        }
-        handedTo = 0
     }
 
     /// The largest frame that `out` can carry: its MTU plus the Ethernet header and the VLAN
@@ -296,19 +226,19 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     }
 
     @inline(__always)
-    private mutating func retire(_ head: PacketHead) {
+    mutating func retire(_ head: PacketHead) {
         if _slowPath(doneCount == doneCapacity) { releaseDone() }
         done[doneCount] = head
         doneCount += 1
     }
 
-    private mutating func releaseDone() {
+    mutating func releaseDone() {
         guard doneCount > 0 else { return }
         allocator.putBulk(done, count: doneCount)
         doneCount = 0
     }
 
-    private mutating func collectOutput() {
+    mutating func collectOutput() {
         while let (side, head) = processor.popOutput() { enqueue(head, on: side) }
         collectHandOffs()
     }
@@ -316,7 +246,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     /// Sends everything queued for `side` in bursts; a full socket buffer is retried a bounded
     /// number of times (waiting for POLLOUT up to 1 ms each), then the rest is dropped and
     /// counted. Every head, sent or not, is retired.
-    private mutating func flush(_ side: Side) {
+    mutating func flush(_ side: Side) {
         let queue = side == .inside ? txQueue.0 : txQueue.1
         let count = side == .inside ? txCount.0 : txCount.1
         guard count > 0 else { return }
@@ -386,7 +316,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
 
     /// Hands a dropped frame, as it is now, to the drop sink (the caller has checked there is one).
     @inline(never)
-    private func capture(_ head: PacketHead, _ reason: DropReason, direction: Side, interface: Side) {
+    func capture(_ head: PacketHead, _ reason: DropReason, direction: Side, interface: Side) {
         guard let sink = settings.dropSink else { return }
         var name = reason.key
         if reason == .processor, let detail = processor.lastDropReason { name += ":" + detail }
@@ -401,39 +331,30 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
                                  processor: processor.counters, handOffs: handOffs))
     }
 
-    /// Sends what is queued, returns every head this worker holds and publishes the final counters.
+    /// Sends what is queued, returns every head this worker holds and publishes the final
+    /// counters; with hand-off, first stops handing off and waits for the others (`leaveMesh`).
     public mutating func finish() {
         closing = true
         collectOutput()
         flush(.outside)
         flush(.inside)
         if let endpoint { leaveMesh(endpoint.mesh) }
+        releaseHeads()
+    }
+
+    /// Sends what is queued, returns every head this worker holds and publishes its counters,
+    /// without leaving the mesh: for a caller that drives several workers on one thread and
+    /// empties their lanes itself (the fuzzer). The worker can go on afterwards.
+    public mutating func releaseHeads() {
+        collectOutput()
+        flush(.outside)
+        flush(.inside)
         processor.releaseAll(allocator: &allocator)
         releaseDone()
         allocator.putBulk(reserve.0, count: reserveCount.0)
         allocator.putBulk(reserve.1, count: reserveCount.1)
         reserveCount = (0, 0)
         publish(now: monotonicNanoseconds())
-    }
-
-    /// The stop barrier: says this worker is leaving, then keeps taking its lanes until every
-    /// worker has left (no one hands off any more) and once after, so no head stays on a lane.
-    /// Bounded: a worker that never leaves is given up on after 2 s.
-    private mutating func leaveMesh(_ mesh: HandOffMesh) {
-        mesh.leave()
-        let deadline = monotonicNanoseconds() &+ 2_000_000_000
-        var last = false
-        while !last {
-            last = mesh.allGone || monotonicNanoseconds() > deadline
-            let now = monotonicNanoseconds()
-            while receiveHandOffs(now: now) > 0 {}
-            collectOutput()
-            flush(.outside)
-            flush(.inside)
-            releaseDone()
-            if !last { usleep(1000) }
-        }
-        handedTo = 0
     }
 
     // MARK: ports

@@ -1,0 +1,97 @@
+import BufferCache
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The worker's side of hand-off between workers (NAT with several workers): lanes out and in,
+/// doorbells, and the stop barrier. See `HandOffMesh`.
+extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
+    /// Waits in poll() for input, the stop pipe, or (with hand-off) the doorbell that another
+    /// worker rings when it hands a frame to this one while it sleeps.
+    mutating func sleep(_ fds: inout [pollfd]) {
+        if let endpoint {
+            guard endpoint.mesh.prepareToSleep(endpoint.index) else { return }
+        }
+        let timeout = processor.idleTimeoutMilliseconds
+        _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+        if let endpoint { endpoint.mesh.wake(endpoint.index) }
+    }
+
+    /// Puts a frame on the lane to `worker`; a full lane, a stop under way, or no such worker
+    /// drops it under `hand_off`.
+    @inline(never)
+    mutating func handOff(_ item: HandOff, to worker: Int) {
+        if let endpoint, !closing, worker != endpoint.index, worker >= 0, worker < endpoint.mesh.workers,
+           endpoint.mesh.lane(from: endpoint.index, to: worker).push(item) {
+            handOffs.sent &+= 1
+            handedTo |= 1 << UInt64(worker)
+            return
+        }
+        handOffs.dropped &+= 1
+        directions[item.side.rawValue].drop(.handOff)
+        if settings.dropSink != nil { capture(item.head, .handOff, direction: item.side, interface: item.side) }
+        retire(item.head)
+    }
+
+    /// Takes up to a burst off each lane into this worker and processes it as the owner. A frame
+    /// handed over is not handed on again (that would be a processor's bug, and could cycle):
+    /// such a verdict is a `hand_off` drop. Returns the largest batch taken.
+    @inline(never)
+    mutating func receiveHandOffs(now: UInt64) -> Int {
+        guard let endpoint else { return 0 }
+        let me = endpoint.index, n = endpoint.mesh.workers
+        var largest = 0
+        for from in 0..<n where from != me {
+            let count = endpoint.mesh.lane(from: from, to: me).pop(into: inbox, count: settings.burst)
+            largest = max(largest, count)
+            for i in 0..<count {
+                let item = inbox[i]
+                handOffs.received &+= 1
+                let verdict = processor.processHandedOff(item, now: now, allocator: &allocator)
+                if case .handOff = verdict {
+                    handOffs.dropped &+= 1
+                    directions[item.side.rawValue].drop(.handOff)
+                    retire(item.head)
+                } else {
+                    dispose(item.head, verdict, from: item.side, now: now)
+                }
+            }
+        }
+        return largest
+    }
+
+    mutating func collectHandOffs() {
+        while let request = processor.popHandOff() { handOff(request.handOff, to: request.worker) }
+    }
+
+    mutating func ringDoorbells() {
+        guard let endpoint else { return }
+        var mask = handedTo
+        while mask != 0 {
+            endpoint.mesh.ring(mask.trailingZeroBitCount)
+            mask &= mask - 1
+        }
+        handedTo = 0
+    }
+
+    /// The stop barrier: says this worker is leaving, then keeps taking its lanes until every
+    /// worker has left (no one hands off any more) and once after, so no head stays on a lane.
+    /// Bounded: a worker that never leaves is given up on after 2 s.
+    mutating func leaveMesh(_ mesh: HandOffMesh) {
+        mesh.leave()
+        let deadline = monotonicNanoseconds() &+ 2_000_000_000
+        var last = false
+        while !last {
+            last = mesh.allGone || monotonicNanoseconds() > deadline
+            let now = monotonicNanoseconds()
+            while receiveHandOffs(now: now) > 0 {}
+            collectOutput()
+            flush(.outside)
+            flush(.inside)
+            releaseDone()
+            if !last { usleep(1000) }
+        }
+        handedTo = 0
+    }
+}
