@@ -25,17 +25,18 @@ final class MultiWorkerAllocationTests: XCTestCase {
             bytes.withUnsafeBytes { head.data.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
         }
         var forwarded = 0, allocations: UInt64 = 0
+        let ps = h.processors, t = h.now
         for _ in 0..<2000 {
             let before = cmc_thread_allocations()
             load(out)
-            if h.processors[1].process(head, from: .inside, now: h.now, allocator: &h.allocator) == .handOff(worker: 0),
-               h.processors[0].processHandedOff(HandOff(head: head, side: .inside), now: h.now,
+            if ps[1].process(head, from: .inside, now: t, allocator: &h.allocator) == .handOff(worker: 0),
+               ps[0].processHandedOff(HandOff(head: head, side: .inside), now: t,
                                                 allocator: &h.allocator) == .forward(.outside) {
                 forwarded += 1
             }
             load(back)
-            if h.processors[1].process(head, from: .outside, now: h.now, allocator: &h.allocator) == .handOff(worker: 0),
-               h.processors[0].processHandedOff(HandOff(head: head, side: .outside), now: h.now,
+            if ps[1].process(head, from: .outside, now: t, allocator: &h.allocator) == .handOff(worker: 0),
+               ps[0].processHandedOff(HandOff(head: head, side: .outside), now: t,
                                                 allocator: &h.allocator) == .forward(.inside) {
                 forwarded += 1
             }
