@@ -89,14 +89,14 @@ struct Ports {
         case .pcap:
             chosen = try openPcap()
         case .xdp:
-            do { chosen = try Ports.openXdp(options, notes: &lines) } catch { throw RuntimeError(error.message, interface: error.interface) }
+            do { chosen = try Ports.openXdp(options, mtu: max(found.0.mtu, found.1.mtu), notes: &lines) } catch { throw RuntimeError(error.message, interface: error.interface) }
         case .auto:
             if let reason = options.xdpExcludedBy {
                 lines.append((nil, "--io auto: using pcap: \(reason)"))
                 chosen = try openPcap()
             } else {
                 do {
-                    chosen = try Ports.openXdp(options, notes: &lines)
+                    chosen = try Ports.openXdp(options, mtu: max(found.0.mtu, found.1.mtu), notes: &lines)
                 } catch {
                     lines.append((error.interface, "--io auto: using pcap: \(error.message)"))
                     chosen = try openPcap()
@@ -113,16 +113,21 @@ struct Ports {
 
     /// One UMEM shared by a socket on each interface (one worker: `Options` refuses more). A
     /// failure releases what was set up: the interfaces detach any program attached so far.
-    private static func openXdp(_ options: Options, notes: inout [(interface: String?, message: String)]) throws(XdpError) -> PortHandles {
-        let inside = try XdpInterface(name: options.inName, options: options.xdp)
-        let outside = try XdpInterface(name: options.outName, options: options.xdp)
+    /// The UMEM frames are 2048 bytes unless an MTU needs more: a frame of MTU + 14 + two VLAN
+    /// tags must fit behind the kernel's 256-byte XDP headroom, else the kernel drops it before
+    /// the forwarder can count it (4096 bytes then; larger frames are the kernel's drops).
+    private static func openXdp(_ options: Options, mtu: Int, notes: inout [(interface: String?, message: String)]) throws(XdpError) -> PortHandles {
+        var xdp = options.xdp
+        xdp.frameSize = mtu + 14 + 8 + 256 <= 2048 ? 2048 : 4096
+        let inside = try XdpInterface(name: options.inName, options: xdp)
+        let outside = try XdpInterface(name: options.outName, options: xdp)
         for i in [inside, outside] {
             if let id = i.removedLeftover {
                 notes.append((i.name, "\(i.name): removed the XDP program (id \(id)) that a forwarder which did not stop "
                     + "cleanly left attached"))
             }
         }
-        return .xdp([try XdpPair((inside, outside), options: options.xdp)])
+        return .xdp([try XdpPair((inside, outside), options: xdp)])
     }
 
     /// Closes the AF_XDP pairs and detaches their programs now (pcap handles close when the
