@@ -48,6 +48,8 @@ typedef struct {
     uint32_t tx_free_n;
     uint32_t tx_kernel;
     int kick;
+    int gone;                      // ENXIO seen: the kernel unbound the socket (interface deleted)
+    uint32_t empty;                // empty RX polls, for the periodic liveness check
     uint64_t rx_frames, tx_frames, tx_completed, kick_errors;
 } side_t;
 
@@ -387,6 +389,7 @@ static void kick(cxdp_pair *p, side_t *s) {
         if (consumer == s->tx.cached_prod) return;
         if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0) {
             if (errno == EAGAIN || errno == EBUSY || errno == ENOBUFS || errno == EINTR) return;
+            if (errno == ENXIO) s->gone = ENXIO;
             s->kick_errors++;
             return;
         }
@@ -648,7 +651,14 @@ int cxdp_rx_burst(cxdp_pair *p, int side, int n, uint8_t *const *bufs, const uin
     if (got) xsk_ring_cons__release(&s->rx, got);
     s->rx_frames += (uint64_t)out;
     refill(p, s);
-    if (got == 0 && xsk_ring_prod__needs_wakeup(&s->fq)) recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+    // An empty ring: wake the kernel if the fill ring asks, and every 8th time anyway, which is
+    // also how a socket the kernel unbound (its interface deleted: ENXIO) is noticed.
+    if (got == 0 && (xsk_ring_prod__needs_wakeup(&s->fq) || (++s->empty & 7) == 0)
+        && recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 && (errno == ENXIO || errno == ENODEV)) {
+        s->gone = ENXIO;
+        set_err(err, errlen, "the interface is gone (the kernel unbound the AF_XDP socket: %s)", strerror(errno));
+        return -1;
+    }
     return out;
 }
 
@@ -656,6 +666,7 @@ int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, con
     int e = 0;
     if (p == NULL || (side != 0 && side != 1) || n < 0) { if (err_no) *err_no = EINVAL; return 0; }
     side_t *s = &p->side[side];
+    if (s->gone) { if (err_no) *err_no = s->gone; return 0; }
     reclaim(p, s);
     int k = 0;
     while (k < n && lens[k] <= p->frame_size) k++;

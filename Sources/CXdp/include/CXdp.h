@@ -109,7 +109,9 @@ int cxdp_zero_copy(const cxdp_pair *p);
 
 // Up to n frames off side's RX ring: frame i is copied to bufs[i] (at most caps[i] bytes),
 // lens[i] = bytes copied, wirelens[i] = the frame's length; the UMEM frames go straight back
-// to the fill ring (woken with recvfrom when it needs it). Returns the count, or -1 + err.
+// to the fill ring (woken with recvfrom when it needs it, and every 8th empty call, which
+// finds a socket the kernel unbound when its interface was deleted). Returns the count, or
+// -1 + err (the interface is gone).
 int cxdp_rx_burst(cxdp_pair *p, int side, int n, uint8_t *const *bufs, const uint32_t *caps,
                   uint32_t *lens, uint32_t *wirelens, char *err, size_t errlen);
 
@@ -117,7 +119,8 @@ int cxdp_rx_burst(cxdp_pair *p, int side, int n, uint8_t *const *bufs, const uin
 // TX ring with sendto() while the kernel needs it (need_wakeup) and has not taken everything.
 // Returns frames queued (0..ret-1 are the kernel's now). ret < n: *err_no = EAGAIN (no free
 // frame / ring full: frames sent earlier have not completed yet; retry later) or EMSGSIZE
-// (frame ret is larger than a UMEM frame: drop it, go on with ret+1). ret == n: *err_no = 0.
+// (frame ret is larger than a UMEM frame: drop it, go on with ret+1) or ENXIO (the interface
+// is gone: every send fails from now on). ret == n: *err_no = 0.
 int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, const uint32_t *lens, int *err_no);
 
 // Tests only: 0 stops cxdp_tx_burst from kicking side's TX ring, so the ring fills up.
