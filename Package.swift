@@ -23,6 +23,10 @@ let package = Package(
         // C shim over libpcap: open a port (status code + text), receive and send bursts, kernel
         // counters, the filter pre-check.
         .target(name: "CPcap", linkerSettings: [.linkedLibrary("pcap")]),
+        // C shim over libxdp's xsk API (and libbpf): one UMEM per worker shared by an AF_XDP socket
+        // on each interface, fill/completion rings in bursts, frame accounting, the XDP program's
+        // attach/leftover/detach (status code + text, like CPcap).
+        .target(name: "CXdp", linkerSettings: [.linkedLibrary("xdp"), .linkedLibrary("bpf")]),
         // C shim over Linux: the netdev facts libpcap lacks (ifreq, ethtool, sysfs), thread names.
         .target(name: "CLinux"),
         // Packet heads, the per-thread cache, the shared pool, the plain allocator. Pure Swift.
@@ -40,6 +44,8 @@ let package = Package(
                 swiftSettings: crossModule),
         // The libpcap port (a PacketPort over CPcap).
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
+        // The AF_XDP port (a PacketPort over CXdp): `--io xdp`.
+        .target(name: "XdpIO", dependencies: ["CXdp", "Pipeline", "BufferCache"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
         // `--capture-drops`: dropped frames into a pcapng file, the reason as each one's comment.
@@ -54,7 +60,7 @@ let package = Package(
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
-            dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO",
+            dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
                            "NetDevice", "Configuration", "Telemetry", "ProcessControl", "PcapngCapture"]
         ),
         .executableTarget(
@@ -83,6 +89,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         // Against the kernel: veth pairs the tests create and delete (root; skipped otherwise).
         .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "Pipeline", "PacketFormats", "BufferCache", "VethFixtures"]),
+        .testTarget(name: "XdpIOTests", dependencies: ["XdpIO", "CXdp", "PcapIO", "Pipeline", "BufferCache", "VethFixtures"]),
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
@@ -90,6 +97,6 @@ let package = Package(
         .testTarget(name: "PcapngCaptureTests", dependencies: ["PcapngCapture", "Pipeline"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
-                                   "BufferCache", "Pipeline", "PcapngCapture"]),
+                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO"]),
     ]
 )

@@ -3,7 +3,7 @@
 # Skips apt entirely when everything is already there.
 set -euo pipefail
 packages=(libpcap-dev iperf3 tcpdump tcpreplay netsniff-ng python3-scapy python3-pytest nftables
-          ethtool iproute2 iputils-ping libbpf-dev linux-libc-dev procps
+          ethtool iproute2 iputils-ping libbpf-dev libxdp-dev linux-libc-dev procps
           libcap2-bin man-db systemd bash-completion python3-prometheus-client tshark
           python3-matplotlib)
 missing=()

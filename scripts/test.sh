@@ -36,4 +36,11 @@ if [ -d Tests/Integration ]; then
     echo "== integration tests: pytest (network namespaces, veth, real traffic)"
     swift build -c release --product forwarder
     /usr/bin/python3 -m pytest -q -p no:cacheprovider Tests/Integration "$@"
+    # The same tests over AF_XDP (the harness adds --io xdp to every forwarder it starts), bounded:
+    # the files that pass over xdp (about 1 min; test_config and the workers files use pcap-only
+    # options, docs/status.md).
+    echo "== integration tests over AF_XDP (FORWARDER_IO=xdp)"
+    FORWARDER_IO=xdp timeout 180 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        Tests/Integration/test_forwarding.py Tests/Integration/test_traffic.py Tests/Integration/test_nat.py \
+        Tests/Integration/test_xdp.py Tests/Integration/test_faults.py Tests/Integration/test_summary.py "$@"
 fi

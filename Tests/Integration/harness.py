@@ -21,6 +21,31 @@ def forwarder_path():
     return os.environ.get("FORWARDER") or DEFAULT_FORWARDER
 
 
+def forwarder_io():
+    """FORWARDER_IO=pcap|xdp (default pcap): the I/O every forwarder the harness starts uses, so
+    that the same tests run over libpcap and over AF_XDP (scripts/test.sh runs both)."""
+    io = os.environ.get("FORWARDER_IO") or "pcap"
+    assert io in ("pcap", "xdp", "auto"), f"FORWARDER_IO={io!r}: use pcap, xdp or auto"
+    return io
+
+
+def with_io(args):
+    """args with `--io FORWARDER_IO` added, unless they choose their own --io or are not a run."""
+    args = [str(a) for a in args]
+    io = forwarder_io()
+    if io == "pcap" or any(a == "--io" or a.startswith("--io=") for a in args):
+        return args
+    if any(a in ("--help", "-h", "--version", "-V") for a in args):
+        return args
+    return args + ["--io", io]
+
+
+def xdp_attached(name):
+    """Whether an XDP program is attached to interface `name` (this namespace)."""
+    r = subprocess.run(["ip", "-d", "link", "show", "dev", name], capture_output=True, text=True, timeout=10)
+    return r.returncode == 0 and "prog/xdp" in r.stdout
+
+
 def check_prerequisites():
     problems = []
     if os.geteuid() != 0:
@@ -128,7 +153,7 @@ class Forwarder:
 
     def __init__(self, args, binary=None, ready_timeout=5.0, prefix_cmd=()):
         self.binary = binary or forwarder_path()
-        self.args = [str(a) for a in args]
+        self.args = with_io(args)
         self.ready_timeout = ready_timeout
         self.prefix_cmd = list(prefix_cmd)
         self.proc = None
@@ -181,6 +206,8 @@ class Forwarder:
             if self.proc.poll() is not None:
                 return  # exited (an error case, or --duration); stop() reports it
             if want and want <= self._packet_socket_ifindexes():
+                break
+            if want and "xdp" in self.args and all(xdp_attached(n) for n in self.args[:2]):
                 break
             time.sleep(0.02)
         else:

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from harness import forwarder_io
 from netns_io import Capture, send_frames
 from nat_support import (FWD_PORT, FWD_TARGET_PORT, GW_INSIDE, GW_OUTSIDE, HOST_A, HOST_B,
                          INSIDE_NET, SNMP_ERROR_COUNTERS, VLAN_IN, VLAN_OUT, TcpServer, UdpEcho,
@@ -180,10 +181,14 @@ def test_outside_host_sees_only_the_outside_address(nat):
     assert n_icmp >= 5 and n_udp >= 5, f"B received {n_icmp} echo requests and {n_udp} UDP datagrams"
 
     # On the wire out of the forwarder (its own TX, seen at ${P}b1): 802.1Q VLAN 20 in the bytes.
-    sent = [f for f, _ in cap_b1.outgoing]
-    assert sent, f"nothing captured leaving {tb.out_if}"
-    bad = [(ip_payload(f)[1], f[:18].hex()) for f in sent if ip_payload(f)[1] != [VLAN_OUT]]
-    assert not bad, f"frames the forwarder sent on {tb.out_if} without VLAN {VLAN_OUT}: {bad[:5]}"
+    # Not over AF_XDP: its TX (copy mode, __dev_direct_xmit) skips the interface's packet taps,
+    # so a capture on the forwarder's own interface sees nothing it sends; the frames at B
+    # (above) are checked for VLAN 20 either way.
+    if forwarder_io() != "xdp":
+        sent = [f for f, _ in cap_b1.outgoing]
+        assert sent, f"nothing captured leaving {tb.out_if}"
+        bad = [(ip_payload(f)[1], f[:18].hex()) for f in sent if ip_payload(f)[1] != [VLAN_OUT]]
+        assert not bad, f"frames the forwarder sent on {tb.out_if} without VLAN {VLAN_OUT}: {bad[:5]}"
 
     # And the way back: what A received carries VLAN 10, is addressed to A, checksums right.
     problems = []

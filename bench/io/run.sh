@@ -68,6 +68,7 @@ usage: bench/io/run.sh [--rounds N] [--seconds S] [--variants LIST | --nat] [--f
                    bridge (kernel bridge, no process), fwd-nat-cache fwd-nat-plain fwd-l2-vlan
                    fwd-nat2-home fwd-nat2-adopt fwd-nat2-plain fwd-nat2-steered (two NAT workers)
                    kernel-nat kernel-nat-rps (see the header of this script)
+                   fwd-xdp-cache fwd-xdp-plain (--io xdp: AF_XDP, generic mode on veth)
                    (default: "$VARIANTS")
   --nat            same as --variants "$NAT_VARIANTS"
   --flows N        pps: UDP source port over N values (1..50000, default 1; N > 1 sends UDP
@@ -111,7 +112,7 @@ done
 read -r -a VARS <<< "${VARIANTS//,/ }"
 (( ${#VARS[@]} > 0 )) || die "no variants"
 for v in "${VARS[@]}"; do
-    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass|fwd-w2|fwd-w2-rollover|bridge|fwd-nat-cache|fwd-nat-plain|fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
+    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|fwd-xdp-cache|fwd-xdp-plain|fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass|fwd-w2|fwd-w2-rollover|bridge|fwd-nat-cache|fwd-nat-plain|fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
         || die "unknown variant '$v'"
 done
 [[ $EUID -eq 0 ]] || die "must run as root"
@@ -303,6 +304,9 @@ start_dut() {
         cfwd-sendmmsg) taskset -c 1 "$CFWD" "$IN" "$OUT" --sendmmsg "${ow[@]}" --duration "$limit" >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
         fwd-cache|fwd-plain)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc "${v#fwd-}" --quiet --duration "$limit" \
+                >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
+        fwd-xdp-cache|fwd-xdp-plain)   # AF_XDP (phase 1: a copy each way between UMEM and head)
+            taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --io xdp --alloc "${v#fwd-xdp-}" --quiet --duration "$limit" \
                 >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
         fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass)   # the kernel-path options, cache allocator
             local -a kp=(--tx-ring off)

@@ -5,6 +5,7 @@ import Nat44
 import PcapIO
 import ProcessControl
 import VlanTranslation
+import XdpIO
 
 /// Everything the command line says, parsed and checked completely (VLAN maps, NAT addresses,
 /// the filter expression) before the runner touches any interface: a usage error always comes
@@ -29,6 +30,16 @@ struct Options {
     enum Allocator: String, CaseIterable {
         case cache
         case plain
+    }
+
+    /// `--io`: how frames enter and leave the kernel.
+    enum IO: String, CaseIterable {
+        /// libpcap over AF_PACKET (PcapIO).
+        case pcap
+        /// AF_XDP (XdpIO): one UMEM shared by a socket on each interface.
+        case xdp
+        /// xdp where it can be set up on both interfaces, else pcap with one line saying why.
+        case auto
     }
 
 
@@ -62,6 +73,11 @@ struct Options {
     var privileges: Privileges.Target?
     /// `--workers`, `--cpus`, `--remote-frees`, `--nat-steering` and the kernel-path switches.
     var parallel = ParallelOptions()
+    /// `--io`, and `--xdp-mode`, `--xdp-zero-copy`, `--xdp-queue` for AF_XDP.
+    var io = IO.pcap
+    var xdp = XdpOptions()
+    /// Why `--io auto` cannot use xdp with these options (nil: it may try); set by `build`.
+    var xdpExcludedBy: String?
 
     enum Parsed {
         case run(Options)
@@ -157,6 +173,18 @@ struct Options {
                 case "vlan-map": vlanMaps.append(value)
                 case "vlan-pass-unmapped": vlanPassUnmapped = on
                 case "vlan-nat": vlanNat = on
+                case "io":
+                    guard let v = IO(rawValue: value) else {
+                        throw ConfigurationError("--io: '\(value)' is not an I/O kind; use pcap, xdp or auto")
+                    }
+                    o.io = v
+                case "xdp-mode":
+                    guard let m = XdpOptions.Mode(rawValue: value) else {
+                        throw ConfigurationError("--xdp-mode: '\(value)' is not a mode; use auto, native or generic")
+                    }
+                    o.xdp.mode = m
+                case "xdp-zero-copy": o.xdp.zeroCopy = on
+                case "xdp-queue": o.xdp.queue = UInt32(try OptionValue.integer(flag, value, in: 0...4095))
                 case _ where ParallelOptions.flags.contains(flag):
                     try o.parallel.take(flag, value)
                 default:
@@ -221,6 +249,7 @@ struct Options {
             }
             o.privileges = Privileges.Target(user: user, uid: found.uid, group: group, gid: gid)
         }
+        try checkIO(&o, seen: seen, vlanNat: vlanNat)
         if vlanNat {
             do { o.mode = .vlanNat(try nat.config()) } catch { throw UsageError(error.message) }
         } else if !vlanMaps.isEmpty {
@@ -231,6 +260,34 @@ struct Options {
             throw UsageError("--filter '\(f)': \(problem)")
         }
         return o
+    }
+
+    /// `--io` against the options that only one kind of I/O has. With `--io xdp` a pcap-only
+    /// option is a usage error; with `--io auto` it makes auto choose pcap (`xdpExcludedBy`).
+    private static func checkIO(_ o: inout Options, seen: Set<String>, vlanNat: Bool) throws(UsageError) {
+        for name in ["xdp-mode", "xdp-zero-copy", "xdp-queue"] where seen.contains(name) && o.io == .pcap {
+            throw UsageError("--\(name) only applies with --io xdp or --io auto")
+        }
+        if o.xdp.zeroCopy && o.xdp.mode == .generic {
+            throw UsageError("--xdp-zero-copy needs native XDP: use --xdp-mode native or auto, not generic")
+        }
+        guard o.io != .pcap else { return }
+        var excluded: String?
+        for name in ["filter", "buffer-size", "qdisc-bypass", "tx-ring", "fanout-rollover", "fanout-defrag"]
+        where seen.contains(name) {
+            excluded = "--\(name) only applies with --io pcap"
+            break
+        }
+        if excluded == nil && o.parallel.workers > 1 {
+            excluded = "--io xdp runs one worker for now (one queue per worker is not done yet); use --workers 1 or --io pcap"
+        }
+        if excluded == nil && o.privileges != nil {
+            excluded = "--user does not combine with --io xdp yet: detaching the XDP program at exit needs CAP_NET_ADMIN"
+        }
+        if let excluded {
+            if o.io == .xdp { throw UsageError(excluded) }
+            o.xdpExcludedBy = excluded
+        }
     }
 
     private static func nonEmpty(_ flag: String, _ value: String) throws(ConfigurationError) -> String {

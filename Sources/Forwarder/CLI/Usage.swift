@@ -4,8 +4,9 @@ let usageText = """
 usage: forwarder IN OUT [options]
        forwarder --config FILE [options]
 
-Moves Ethernet frames between two interfaces over AF_PACKET (libpcap), both ways, taking packet
-heads from a per-thread cache modelled on the Linux NAPI skb cache. Needs root or CAP_NET_RAW.
+Moves Ethernet frames between two interfaces over AF_PACKET (libpcap) or AF_XDP, both ways,
+taking packet heads from a per-thread cache modelled on the Linux NAPI skb cache. Needs root or
+CAP_NET_RAW (AF_XDP: also CAP_BPF and CAP_NET_ADMIN).
 
 Configuration:
   --config FILE             read 'option = value' lines from FILE (the long options' names);
@@ -19,6 +20,16 @@ Forwarding:
   --snaplen N               bytes captured per frame [2112]; longer frames are dropped as oversize
   --buffer-size BYTES       kernel ring size per interface [libpcap default, 2 MB]
   --busy-poll               spin when idle instead of sleeping in poll()
+
+Packet I/O (see docs/design.md, "AF_XDP"):
+  --io pcap|xdp|auto        libpcap over AF_PACKET, or AF_XDP (one UMEM shared by a socket on
+                            each interface; one worker; no pcap-only options); auto = xdp where
+                            it can be set up on both interfaces, else pcap, saying why [pcap]
+  --xdp-mode auto|native|generic
+                            how the XDP program is attached; auto = generic on veth, native
+                            elsewhere (generic if the driver refuses) [auto]
+  --xdp-zero-copy           AF_XDP zero-copy (native mode; drivers that have it, not veth)
+  --xdp-queue N             the queue the AF_XDP sockets bind to on both interfaces [0]
 
 Workers and the kernel path (see docs/design.md, "Workers"):
   --workers N|auto          workers per interface, each with its own socket on both interfaces
@@ -87,6 +98,7 @@ SIGINT or SIGTERM stops cleanly: queued frames are sent, then the summary is pri
 Examples:
   sudo forwarder eth0 eth1
   sudo forwarder eth0 eth1 --vlan-map 10:20 --stats 1
+  sudo forwarder eth0 eth1 --io xdp
   sudo forwarder eth0 eth1 --vlan-nat --inside 192.168.10.1/24 --inside-vlan 10 \\
        --outside 203.0.113.1/24 --outside-vlan 20 --gateway 203.0.113.254
 

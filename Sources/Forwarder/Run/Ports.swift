@@ -2,16 +2,29 @@ import Nat44
 import NetDevice
 import PacketFormats
 import PcapIO
+import XdpIO
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The two interfaces: what the system says about them, and their open pcap handles, one pair
-/// per worker (with several workers, each interface's handles form one fanout group).
+/// The open ports of every worker, of one kind: the worker is generic over its port, so the
+/// runner starts `Worker<_, _, PcapPort>` or `Worker<_, _, XdpPort>` in a branch of its own
+/// and the per-frame path has no existential.
+enum PortHandles: Sendable {
+    /// `handles[i]`: worker i's (IN, OUT) pcap handles.
+    case pcap([(PcapPort.Handle, PcapPort.Handle)])
+    /// `pairs[i]`: worker i's UMEM and sockets (side 0 on IN, side 1 on OUT).
+    case xdp([XdpPair])
+}
+
+/// The two interfaces: what the system says about them, and their open ports, one pair per
+/// worker (with pcap and several workers, each interface's handles form one fanout group).
 struct Ports {
     let facts: (InterfaceFacts, InterfaceFacts)
-    /// `handles[i]`: worker i's (IN, OUT) handles.
-    let handles: [(PcapPort.Handle, PcapPort.Handle)]
+    let io: PortHandles
+    /// Lines for the log about the I/O chosen: `--io auto`'s choice and why, a crashed run's
+    /// XDP program removed.
+    let notes: [(interface: String?, message: String)]
 
     /// Looks both interfaces up, checks they are up, and opens them; errors name the interface
     /// and the fix (exit status 1). `steering(side)` is the fanout program for that interface
@@ -64,9 +77,74 @@ struct Ports {
             while opened.count < p.workers { opened.append(try openPort(f.name, c)) }
             return opened
         }
-        let inside = try openGroup(facts.0, capture(facts.0, inside: true))
-        let outside = try openGroup(facts.1, capture(facts.1, inside: false))
-        handles = Array(zip(inside, outside))
+        let found = facts
+        func openPcap() throws(RuntimeError) -> PortHandles {
+            let inside = try openGroup(found.0, capture(found.0, inside: true))
+            let outside = try openGroup(found.1, capture(found.1, inside: false))
+            return .pcap(Array(zip(inside, outside)))
+        }
+        var lines: [(interface: String?, message: String)] = []
+        let chosen: PortHandles
+        switch options.io {
+        case .pcap:
+            chosen = try openPcap()
+        case .xdp:
+            do { chosen = try Ports.openXdp(options, mtu: max(found.0.mtu, found.1.mtu), notes: &lines) } catch { throw RuntimeError(error.message, interface: error.interface) }
+        case .auto:
+            if let reason = options.xdpExcludedBy {
+                lines.append((nil, "--io auto: using pcap: \(reason)"))
+                chosen = try openPcap()
+            } else {
+                do {
+                    chosen = try Ports.openXdp(options, mtu: max(found.0.mtu, found.1.mtu), notes: &lines)
+                } catch {
+                    lines.append((error.interface, "--io auto: using pcap: \(error.message)"))
+                    chosen = try openPcap()
+                }
+            }
+        }
+        if case .xdp(let pairs) = chosen, let p = pairs.first {
+            lines.append((nil, "io: xdp, \(options.inName) \(p.mode(side: 0)), \(options.outName) \(p.mode(side: 1)), "
+                + "queue \(options.xdp.queue)\(options.xdp.zeroCopy ? ", zero-copy" : ", copy")"))
+        }
+        io = chosen
+        notes = lines
+    }
+
+    /// One UMEM shared by a socket on each interface (one worker: `Options` refuses more). A
+    /// failure releases what was set up: the interfaces detach any program attached so far.
+    /// The UMEM frames are 2048 bytes unless an MTU needs more: a frame of MTU + 14 + two VLAN
+    /// tags must fit behind the kernel's 256-byte XDP headroom, else the kernel drops it before
+    /// the forwarder can count it (4096 bytes then; larger frames are the kernel's drops).
+    private static func openXdp(_ options: Options, mtu: Int, notes: inout [(interface: String?, message: String)]) throws(XdpError) -> PortHandles {
+        var xdp = options.xdp
+        xdp.frameSize = mtu + 14 + 8 + 256 <= 2048 ? 2048 : 4096
+        let inside = try XdpInterface(name: options.inName, options: xdp)
+        let outside = try XdpInterface(name: options.outName, options: xdp)
+        for i in [inside, outside] {
+            if let id = i.removedLeftover {
+                notes.append((i.name, "\(i.name): removed the XDP program (id \(id)) that a forwarder which did not stop "
+                    + "cleanly left attached"))
+            }
+        }
+        return .xdp([try XdpPair((inside, outside), options: xdp)])
+    }
+
+    /// Closes the AF_XDP pairs and detaches their programs now (pcap handles close when the
+    /// last reference goes). Returns a problem of the UMEM frame accounting, if any.
+    func close() -> String? {
+        guard case .xdp(let pairs) = io else { return nil }
+        var problem: String?
+        for p in pairs {
+            let census = p.close()
+            if let text = census.problem { problem = "AF_XDP frame accounting: \(text)" }
+        }
+        for p in pairs.prefix(1) {
+            for name in [p.interfaces.0.name, p.interfaces.1.name] {
+                if let text = XdpInterface.release(name) { problem = "\(name): \(text)" }
+            }
+        }
+        return problem
     }
 
     /// The NAT configuration completed with the interfaces' MACs and MTUs.
@@ -98,9 +176,23 @@ struct Ports {
         return warnings
     }
 
-    /// libpcap's kernel counters of both interfaces as of now, each summed over its handles.
+    /// The kernel counters of both interfaces as of now, each summed over its handles: libpcap's,
+    /// or for AF_XDP the sockets' XDP_STATISTICS (received = taken + dropped by the kernel).
     func kernelStats() -> [KernelCounters] {
-        [(facts.0.name, handles.map(\.0)), (facts.1.name, handles.map(\.1))].map { name, list in
+        let handles: [(PcapPort.Handle, PcapPort.Handle)]
+        switch io {
+        case .pcap(let h): handles = h
+        case .xdp(let pairs):
+            return [(facts.0.name, 0), (facts.1.name, 1)].map { name, side in
+                var sum: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)? = (0, 0, 0)
+                for p in pairs {
+                    guard let c = p.kernelStats(side: side), let s = sum else { sum = nil; break }
+                    sum = (s.received + c.received, s.dropped + c.dropped, 0)
+                }
+                return KernelCounters(interface: name, counters: sum)
+            }
+        }
+        return [(facts.0.name, handles.map(\.0)), (facts.1.name, handles.map(\.1))].map { name, list in
             // The interface's own drops are the same figure on every handle: counted once.
             var sum: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)? = (0, 0, 0)
             for (i, h) in list.enumerated() {

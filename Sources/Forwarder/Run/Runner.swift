@@ -6,6 +6,7 @@ import PcapIO
 import PcapngCapture
 import Pipeline
 import VlanTranslation
+import XdpIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,6 +29,7 @@ final class Runner {
     func run() throws(RuntimeError) -> Int32 {
         let workers = options.parallel.workers
         let ports = try Ports(options, steering: { [options] inside in Runner.steeringProgram(options, inside: inside) })
+        if !options.quiet { for n in ports.notes { Log.info(n.message, interface: n.interface) } }
         var mode = options.mode
         if case .vlanNat(let partial) = mode { mode = .vlanNat(try ports.complete(partial)) }
         // Warnings come after opening, so a permission error is not buried under them.
@@ -73,6 +75,8 @@ final class Runner {
         for t in threads { t.join() }
         capture?.close()
         let summary = reporter.summary(stop: failure.message.map { .error($0) } ?? StopReason.now)
+        // AF_XDP: the sockets close and the XDP programs come off before anything is printed.
+        if let problem = ports.close() { Log.warning(problem) }
         reporter.finish(summary)
         if case .error(let message) = summary.stop { Log.error(message, interface: Log.interface(of: message, among: [options.inName, options.outName])) }
         if options.json { print(summary.json()) } else if !options.quiet { for l in summary.textLines() { Log.info(l) } }
@@ -136,29 +140,48 @@ final class Runner {
         var cacheConfig = options.cachePreset.configuration
         cacheConfig.debugChecks = options.debugHeads
         cacheConfig.remoteFrees = options.parallel.remoteFrees
-        let handles = ports.handles[worker], failure = self.failure
+        let io = ports.io, failure = self.failure, snaplen = options.snaplen
         let threadName = "fwd\(worker) " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
         threads.append(JoinableThread(name: threadName, cpu: options.parallel.cpu(forWorker: worker)) {
-            let inPort = PcapPort(handle: handles.0, burst: settings.burst)
-            let outPort = PcapPort(handle: handles.1, burst: settings.burst)
             do throws(PortError) {
-                if let pool {
-                    guard let cache = HeadCache(pool: pool, configuration: cacheConfig) else {
-                        throw PortError("too many head caches on one pool")
-                    }
-                    var worker = Worker(allocator: cache, processor: makeProcessor(), inPort: inPort,
-                                        outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
-                    try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
-                } else {
-                    var worker = Worker(allocator: PlainAllocator(), processor: makeProcessor(), inPort: inPort,
-                                        outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
-                    try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+                // One branch per port kind: each instantiates the Worker with its own port type.
+                switch io {
+                case .pcap(let handles):
+                    try Runner.runWorker(inPort: PcapPort(handle: handles[worker].0, burst: settings.burst),
+                                         outPort: PcapPort(handle: handles[worker].1, burst: settings.burst),
+                                         pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
+                                         slot: slot, handOff: handOff, makeProcessor: makeProcessor)
+                case .xdp(let pairs):
+                    try Runner.runWorker(inPort: XdpPort(pair: pairs[worker], side: 0, burst: settings.burst, snaplen: snaplen),
+                                         outPort: XdpPort(pair: pairs[worker], side: 1, burst: settings.burst, snaplen: snaplen),
+                                         pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
+                                         slot: slot, handOff: handOff, makeProcessor: makeProcessor)
                 }
             } catch {
                 failure.record(error.message)
                 StopControl.request()
             }
         })
+    }
+
+    /// A worker on two ports of one kind, with the cache or the plain allocator: each
+    /// combination is its own specialisation of `Worker`.
+    private static func runWorker<IO: PacketPort & ~Copyable, P: FrameProcessor & ~Copyable>(
+        inPort: consuming IO, outPort: consuming IO, pool: HeadPool?, cacheConfig: HeadCache.Configuration, inputs: [Side],
+        settings: WorkerSettings, slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, makeProcessor: () -> P
+    ) throws(PortError) {
+        if let pool {
+            guard let cache = HeadCache(pool: pool, configuration: cacheConfig) else {
+                throw PortError("too many head caches on one pool")
+            }
+            var worker = Worker(allocator: cache, processor: makeProcessor(), inPort: inPort,
+                                outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
+            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+        } else {
+            var worker = Worker(allocator: PlainAllocator(), processor: makeProcessor(), inPort: inPort,
+                                outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
+            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+        }
     }
 
     /// Each worker's counters (its threads summed), in worker order.

@@ -1,0 +1,63 @@
+import CXdp
+
+/// An interface that could not be set up for AF_XDP. `kind` is what callers (and tests) decide
+/// by; `message` names the interface, says what went wrong and the fix.
+public struct XdpError: Error, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case permissionDenied, memlock, noSuchDevice, noSuchQueue, programPresent, busy, modeUnsupported,
+             interfaceDown, other
+    }
+
+    public let kind: Kind
+    public let interface: String
+    public let message: String
+
+    init(_ name: String, status: cxdp_status, detail: String, options: XdpOptions) {
+        kind = Kind(status)
+        interface = name
+        let fix: String
+        switch kind {
+        case .permissionDenied:
+            fix = "AF_XDP needs CAP_NET_RAW (the socket), CAP_BPF and CAP_NET_ADMIN (loading and attaching the XDP "
+                + "program): run as root, or: sudo setcap cap_net_raw,cap_net_admin,cap_bpf+ep $(command -v forwarder); "
+                + "or use --io pcap"
+        case .memlock:
+            fix = "the UMEM is locked memory: raise the limit (ulimit -l unlimited, or LimitMEMLOCK=infinity in the "
+                + "service unit), run with CAP_IPC_LOCK, or use --io pcap"
+        case .noSuchDevice: fix = "check the name: ip link show"
+        case .noSuchQueue:
+            fix = "choose an --xdp-queue below the count (ethtool -l \(name) shows the channels)"
+        case .programPresent:
+            fix = "the forwarder does not share an interface with another XDP program: remove it "
+                + "(ip link set dev \(name) xdp off, or xdp-loader unload \(name) --all) or use --io pcap"
+        case .busy: fix = "stop the other AF_XDP program on the queue, or choose another --xdp-queue"
+        case .modeUnsupported:
+            fix = options.zeroCopy ? "run without --xdp-zero-copy (copy mode)" : "use --xdp-mode generic"
+        case .interfaceDown: fix = "bring it up first: ip link set \(name) up"
+        case .other: fix = "use --io pcap"
+        }
+        message = "\(name): AF_XDP: \(detail); \(fix)"
+    }
+}
+
+extension XdpError.Kind {
+    init(_ status: cxdp_status) {
+        switch status {
+        case .CXDP_OK, .CXDP_OTHER: self = .other
+        case .CXDP_PERMISSION_DENIED: self = .permissionDenied
+        case .CXDP_MEMLOCK: self = .memlock
+        case .CXDP_NO_SUCH_DEVICE: self = .noSuchDevice
+        case .CXDP_NO_SUCH_QUEUE: self = .noSuchQueue
+        case .CXDP_PROGRAM_PRESENT: self = .programPresent
+        case .CXDP_BUSY: self = .busy
+        case .CXDP_MODE_UNSUPPORTED: self = .modeUnsupported
+        case .CXDP_INTERFACE_DOWN: self = .interfaceDown
+        }
+    }
+}
+
+extension String {
+    init(xdpText buffer: [CChar]) {
+        self = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}
