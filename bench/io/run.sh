@@ -64,7 +64,8 @@ usage: bench/io/run.sh [--rounds N] [--seconds S] [--variants LIST | --nat] [--f
   --variants LIST  comma/space separated, from: cfwd-inject cfwd-sendmmsg fwd-cache fwd-plain
                    fwd-sendmmsg fwd-bypass fwd-txring fwd-txring-bypass (the kernel-path
                    options, each explicit; fwd-cache and fwd-plain run the defaults)
-                   fwd-w2 fwd-w2-rollover (two L2 workers, without and with fanout rollover)
+                   fwd-w2 fwd-w2-rollover fwd-w2-defrag (two L2 workers: plain fanout, with
+                   rollover, with defrag)
                    bridge (kernel bridge, no process), fwd-nat-cache fwd-nat-plain fwd-l2-vlan
                    fwd-nat2-home fwd-nat2-adopt fwd-nat2-plain fwd-nat2-steered (two NAT workers)
                    kernel-nat kernel-nat-rps (see the header of this script)
@@ -112,7 +113,7 @@ done
 read -r -a VARS <<< "${VARIANTS//,/ }"
 (( ${#VARS[@]} > 0 )) || die "no variants"
 for v in "${VARS[@]}"; do
-    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|fwd-xdp-cache|fwd-xdp-plain|fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass|fwd-w2|fwd-w2-rollover|bridge|fwd-nat-cache|fwd-nat-plain|fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
+    [[ "$v" =~ ^(cfwd-inject|cfwd-sendmmsg|fwd-cache|fwd-plain|fwd-xdp-cache|fwd-xdp-plain|fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass|fwd-w2|fwd-w2-rollover|fwd-w2-defrag|bridge|fwd-nat-cache|fwd-nat-plain|fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered|fwd-l2-vlan|kernel-nat|kernel-nat-rps)$ ]] \
         || die "unknown variant '$v'"
 done
 [[ $EUID -eq 0 ]] || die "must run as root"
@@ -314,9 +315,10 @@ start_dut() {
             [[ $v == *bypass ]] && kp+=(--qdisc-bypass on)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc cache "${kp[@]}" --quiet --duration "$limit" \
                 >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
-        fwd-w2|fwd-w2-rollover)   # two L2 workers (fanout by flow hash), one per CPU
+        fwd-w2|fwd-w2-rollover|fwd-w2-defrag)   # two L2 workers (fanout by flow hash), one per CPU
             local -a ro=()
             [[ $v == fwd-w2-rollover ]] && ro=(--fanout-rollover on)
+            [[ $v == fwd-w2-defrag ]] && ro=(--fanout-defrag on)
             "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc cache --workers 2 --cpus 1,0 "${ro[@]}" --quiet \
                 --duration "$limit" >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
         fwd-nat2-home|fwd-nat2-adopt|fwd-nat2-plain|fwd-nat2-steered)
