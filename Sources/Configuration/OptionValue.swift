@@ -48,4 +48,14 @@ public enum OptionValue {
         guard Set(list).count == list.count else { throw ConfigurationError("\(flag): '\(text)' names a \(what) twice") }
         return list
     }
+
+    /// One of `T`'s cases by its raw value; the error names them all ("use a, b or c").
+    /// `noun` comes with its article: "an allocator".
+    public static func choice<T: CaseIterable & RawRepresentable>(_ flag: String, _ text: String, _ noun: String)
+        throws(ConfigurationError) -> T where T.RawValue == String {
+        if let value = T(rawValue: text) { return value }
+        let names = T.allCases.map(\.rawValue)
+        let list = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names.last! : names.joined()
+        throw ConfigurationError("\(flag): '\(text)' is not \(noun); use \(list)")
+    }
 }

@@ -80,5 +80,9 @@ final class ConfigurationTests: XCTestCase {
                        "--l: '0-10' is not a CPU list; use numbers and ranges, e.g. 0,1 or 0-3")
         XCTAssertEqual(message { _ = try OptionValue.numberList("--l", "1,0-1", max: 9, what: "CPU") },
                        "--l: '1,0-1' names a CPU twice")
+        enum Three: String, CaseIterable { case a, b, c }
+        XCTAssertEqual(try? OptionValue.choice("--t", "b", "a letter") as Three, .b)
+        XCTAssertEqual(message { let _: Three = try OptionValue.choice("--t", "d", "a letter") },
+                       "--t: 'd' is not a letter; use a, b or c")
     }
 }

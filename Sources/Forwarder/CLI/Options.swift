@@ -140,15 +140,9 @@ struct Options {
                     guard !value.isEmpty else { throw ConfigurationError("--filter: the expression is empty") }
                     o.filter = value
                 case "alloc":
-                    guard let a = Allocator(rawValue: value) else {
-                        throw ConfigurationError("--alloc: '\(value)' is not an allocator; use cache or plain")
-                    }
-                    o.allocator = a
+                    o.allocator = try OptionValue.choice(flag, value, "an allocator")
                 case "cache-preset":
-                    guard let p = HeadCache.Preset(rawValue: value) else {
-                        throw ConfigurationError("--cache-preset: '\(value)' is not a preset; use \(HeadCache.Configuration.presetNames.joined(separator: " or "))")
-                    }
-                    o.cachePreset = p
+                    o.cachePreset = try OptionValue.choice(flag, value, "a preset")
                 case "burst": o.burst = try OptionValue.integer(flag, value, in: 1...1024)
                 case "snaplen": o.snaplen = try OptionValue.integer(flag, value, in: 64...65535)
                 case "buffer-size": o.bufferSize = try OptionValue.integer(flag, value, in: 65536...(1 << 31 - 1))
@@ -164,25 +158,16 @@ struct Options {
                 case "capture-drops": o.captureDrops = try OptionValue.path(flag, value)
                 case "capture-limit": o.captureLimit = try OptionValue.integer(flag, value, in: 1...100_000_000)
                 case "log-format":
-                    guard let f = LogFormat(rawValue: value) else {
-                        throw ConfigurationError("--log-format: '\(value)' is not a format; use text or json")
-                    }
-                    o.logFormat = f
+                    o.logFormat = try OptionValue.choice(flag, value, "a format")
                 case "user": user = try nonEmpty(flag, value)
                 case "group": group = try nonEmpty(flag, value)
                 case "vlan-map": vlanMaps.append(value)
                 case "vlan-pass-unmapped": vlanPassUnmapped = on
                 case "vlan-nat": vlanNat = on
                 case "io":
-                    guard let v = IO(rawValue: value) else {
-                        throw ConfigurationError("--io: '\(value)' is not an I/O kind; use pcap, xdp or auto")
-                    }
-                    o.io = v
+                    o.io = try OptionValue.choice(flag, value, "an I/O kind")
                 case "xdp-mode":
-                    guard let m = XdpOptions.Mode(rawValue: value) else {
-                        throw ConfigurationError("--xdp-mode: '\(value)' is not a mode; use auto, native or generic")
-                    }
-                    o.xdp.mode = m
+                    o.xdp.mode = try OptionValue.choice(flag, value, "a mode")
                 case "xdp-zero-copy": o.xdp.zeroCopy = on
                 case "xdp-queue": o.xdp.queue = UInt32(try OptionValue.integer(flag, value, in: 0...4095))
                 case _ where ParallelOptions.flags.contains(flag):

@@ -39,15 +39,9 @@ struct ParallelOptions {
                                       : try Self.workerCount(value)
         case "--cpus": cpus = try Self.cpuList(value)
         case "--remote-frees":
-            guard let p = HeadCache.RemoteFreePolicy(rawValue: value) else {
-                throw ConfigurationError("--remote-frees: '\(value)' is not a policy; use adopt or return-home")
-            }
-            remoteFrees = p
+            remoteFrees = try OptionValue.choice(flag, value, "a policy")
         case "--nat-steering":
-            guard let s = Steering(rawValue: value) else {
-                throw ConfigurationError("--nat-steering: '\(value)' is not a steering; use bpf or none")
-            }
-            steering = s
+            steering = try OptionValue.choice(flag, value, "a steering")
         case "--qdisc-bypass": qdiscBypass = try OptionValue.onOff(flag, value)
         case "--tx-ring": txRing = try OptionValue.onOff(flag, value)
         case "--fanout-rollover": fanoutRollover = try OptionValue.onOff(flag, value)
