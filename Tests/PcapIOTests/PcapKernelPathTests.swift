@@ -1,6 +1,7 @@
 import BufferCache
 import Foundation
 import PacketFormats
+import PacketFixtures
 import PcapIO
 import Pipeline
 import VethFixtures
@@ -67,12 +68,7 @@ final class PcapKernelPathTests: XCTestCase {
 
     /// One `send` call with `frames`: what the port reports.
     private func sendOnce(_ frames: [[UInt8]], on port: inout PcapPort) throws -> (sent: Int, errno: Int32) {
-        var heads = try frames.map { bytes in
-            let head = try XCTUnwrap(allocator.get())
-            head.data.copyMemory(from: bytes, byteCount: bytes.count)
-            head.length = bytes.count
-            return head
-        }
+        var heads = frames.map { makeHead($0, &allocator) }
         defer { heads.withUnsafeBufferPointer { allocator.putBulk($0.baseAddress!, count: $0.count) } }
         return heads.withUnsafeMutableBufferPointer { port.send($0.baseAddress!, count: $0.count) }
     }

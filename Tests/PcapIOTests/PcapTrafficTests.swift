@@ -1,5 +1,6 @@
 import BufferCache
 import Foundation
+import PacketFixtures
 import PcapIO
 import Pipeline
 import VethFixtures
@@ -32,12 +33,7 @@ final class PcapTrafficTests: XCTestCase {
     }
 
     private func send(_ frames: [[UInt8]], on port: inout PcapPort) throws {
-        var heads = try frames.map { bytes in
-            let head = try XCTUnwrap(allocator.get())
-            head.data.copyMemory(from: bytes, byteCount: bytes.count)
-            head.length = bytes.count
-            return head
-        }
+        var heads = frames.map { makeHead($0, &allocator) }
         let result = heads.withUnsafeMutableBufferPointer { port.send($0.baseAddress!, count: $0.count) }
         XCTAssertEqual(result.sent, frames.count, "errno \(result.errno)")
         heads.withUnsafeBufferPointer { allocator.putBulk($0.baseAddress!, count: $0.count) }

@@ -1,6 +1,7 @@
 import BufferCache
 import CXdp
 import Foundation
+import PacketFixtures
 import PcapIO
 import Pipeline
 import VethFixtures
@@ -53,12 +54,7 @@ final class XdpPortTests: XCTestCase {
 
     /// Sends every frame, retrying EAGAIN for up to `seconds`; returns how many went.
     private func sendAll<P: PacketPort & ~Copyable>(_ frames: [[UInt8]], on port: inout P, seconds: Double = 3) throws -> Int {
-        var heads = try frames.map { bytes in
-            let head = try XCTUnwrap(allocator.get())
-            head.data.copyMemory(from: bytes, byteCount: bytes.count)
-            head.length = bytes.count
-            return head
-        }
+        var heads = frames.map { makeHead($0, &allocator) }
         defer { heads.withUnsafeBufferPointer { allocator.putBulk($0.baseAddress!, count: $0.count) } }
         var i = 0
         let deadline = Date().addingTimeInterval(seconds)
