@@ -1,3 +1,5 @@
+import Pipeline
+
 /// Which part of the external port space (and ICMP identifier space) one NAT worker owns, when
 /// `--vlan-nat` runs N workers, each with its own gateway and sessions.
 ///
@@ -13,8 +15,8 @@ public struct NatWorkerShare: Sendable, Equatable {
     /// Workers in all (1 ... `maxWorkers`); 1 is the single-threaded gateway.
     public let count: Int
 
-    /// The hand-off mesh's limit: a worker mask is one word.
-    public static let maxWorkers = 64
+    /// The hand-off mesh's limit (its doorbell mask is one word).
+    public static let maxWorkers = HandOffMesh.maxWorkers
 
     /// The whole space: one worker.
     public static let single = NatWorkerShare(index: 0, count: 1)
