@@ -28,8 +28,6 @@ public struct SPSCRing<Element>: @unchecked Sendable {
         indices.deallocate()
     }
 
-    public var capacity: Int { mask + 1 }
-
     /// Items in the ring now (exact only when neither side is moving).
     public var count: Int { tail.pointee.load(ordering: .acquiring) - head.pointee.load(ordering: .acquiring) }
 
