@@ -44,3 +44,7 @@ if [ -d Tests/Integration ]; then
         Tests/Integration/test_forwarding.py Tests/Integration/test_traffic.py Tests/Integration/test_nat.py \
         Tests/Integration/test_xdp.py Tests/Integration/test_faults.py Tests/Integration/test_summary.py "$@"
 fi
+
+echo "== the comparison, --quick: every device under test moves traffic (bench/compare.sh)"
+rm -rf /tmp/forwarder-compare-quick
+COMPARE_NO_BUILD=1 bench/compare.sh --quick --results /tmp/forwarder-compare-quick

@@ -82,7 +82,7 @@ final class NatConfigTests: XCTestCase {
 
     func testDefaults() throws {
         let c = try NatFixtures.config()
-        XCTAssertEqual(c.maxSessions, 65536)
+        XCTAssertEqual(c.maxSessions, 131072)
         XCTAssertEqual(c.timeouts.udp, 300)
         XCTAssertEqual(c.timeouts.tcpEstablished, 7440)
         XCTAssertEqual(c.timeouts.tcpTransitory, 240)

@@ -37,7 +37,7 @@ let forwarderOptions = OptionTable(program: "forwarder", [
     OptionSpec("outside-vlan", value: true, "VLAN of the outside network"),
     OptionSpec("gateway", value: true, "next hop beyond the outside subnet"),
     OptionSpec("forward", value: true, repeatable: true, "static port forward PROTO:PORT=IP:PORT"),
-    OptionSpec("max-sessions", value: true, "NAT session cap [65536]"),
+    OptionSpec("max-sessions", value: true, "NAT session cap [131072]"),
     OptionSpec("timeout-udp", value: true, "UDP session timeout [300]"),
     OptionSpec("timeout-tcp", value: true, "established TCP session timeout [7440]"),
     OptionSpec("timeout-tcp-transitory", value: true, "transitory TCP session timeout [240]"),

@@ -69,7 +69,7 @@ VLAN NAT gateway (IN = inside, OUT = outside; see docs/nat.md):
   --outside-vlan VID        VLAN of the outside network [untagged]
   --gateway IP              next hop beyond the outside subnet [on-link only]
   --forward PROTO:PORT=IP:PORT   static port forward (tcp|udp), repeatable
-  --max-sessions N          [65536]
+  --max-sessions N          [131072]
   --timeout-udp S, --timeout-tcp S, --timeout-tcp-transitory S, --timeout-icmp S
                             [300, 7440, 240, 60]
 

@@ -15,7 +15,7 @@ public struct NatConfig: Sendable {
     /// `--forward` entries.
     public var forwards: [NatForward] = []
     /// `--max-sessions`: new flows beyond this are dropped and counted (`tableFull`).
-    public var maxSessions: Int = 65536
+    public var maxSessions: Int = 131072
     public var timeouts = NatTimeouts()
 
     /// The interfaces' MAC addresses and MTUs (IPv4 total length limit), supplied by the caller.
