@@ -50,6 +50,8 @@ def parse():
     p.add_argument("--count-dev", help="with --in: the interface that receives what --out sends (its rx_packets count)")
     p.add_argument("--count-ns", help="with --in: the namespace of --count-dev")
     p.add_argument("--dst-mac", help="with --in: the destination MAC of the generated frames")
+    p.add_argument("--list", action="store_true", help="print the plan (scenarios, devices, rounds) and its "
+                                                       "estimated time, and exit")
     p.add_argument("--report-only", metavar="DIR", help="rebuild summary.md and the plots from DIR/rounds.csv")
     a = p.parse_args()
     if a.report_only:
@@ -127,6 +129,14 @@ def main():
     a = parse()
     if a.report_only:
         report.write(a.report_only)
+        return 0
+    if a.list:
+        seconds = a.seconds or (1 if a.quick else 3)
+        work = plan(a)
+        for s, ds, r in work:
+            print(f"{s.name:<16} {r:>2} rounds  {', '.join(ds)}")
+        est = sum(len(ds) * r * estimate(s, seconds, a.quick) for s, ds, r in work)
+        print(f"{sum(len(ds) * r for _, ds, r in work)} measurements, about {fmt_eta(est)}")
         return 0
     if os.geteuid() != 0:
         print("compare: must run as root (sudo bench/compare.sh)", file=sys.stderr)

@@ -27,11 +27,12 @@ class Device:
     kernel's softirq time on the generator's core, not measured per frame)."""
 
     def __init__(self, name, kinds, describe, kernel=False, malloc=None, alloc=None, io="pcap", preset=None,
-                 workers=1, policy=None, steering=None, program=None, kinds_why=None):
+                 workers=1, policy=None, steering=None, program=None, kinds_why=None, extra=()):
         self.name, self.kinds, self.describe, self.kernel = name, kinds, describe, kernel
         self.malloc, self.alloc, self.io, self.preset = malloc, alloc, io, preset
         self.workers, self.policy, self.steering, self.program = workers, policy, steering, program
         self.kinds_why = kinds_why or "does not do this job"
+        self.extra = list(extra)     # more forwarder options (the kernel-path variants)
 
     @property
     def forwarder(self):
@@ -62,8 +63,17 @@ DEVICES = [
         malloc="tcmalloc"),
     fwd("fwd-xdp-cache", "forwarder --io xdp --alloc cache (AF_XDP, generic mode on veth)", alloc="cache", io="xdp"),
     fwd("fwd-xdp-plain", "forwarder --io xdp --alloc plain", alloc="plain", io="xdp"),
+    fwd("fwd-sendmmsg", "forwarder --tx-ring off: one sendmmsg per burst instead of the TX ring", alloc="cache",
+        extra=["--tx-ring", "off"]),
+    fwd("fwd-bypass", "forwarder --tx-ring off --qdisc-bypass on", alloc="cache", extra=["--tx-ring", "off", "--qdisc-bypass", "on"]),
+    fwd("fwd-txring-bypass", "forwarder --qdisc-bypass on (with the default TX ring)", alloc="cache",
+        extra=["--qdisc-bypass", "on"]),
     fwd("fwd-w2-home", "forwarder --workers 2 --cpus 1,0 --remote-frees return-home (NAT: --nat-steering none)",
         alloc="cache", workers=2, policy="return-home", steering="none"),
+    fwd("fwd-w2-rollover", "forwarder --workers 2 --cpus 1,0 --fanout-rollover on", alloc="cache", workers=2,
+        extra=["--fanout-rollover", "on"], kinds=("l2", "real")),
+    fwd("fwd-w2-defrag", "forwarder --workers 2 --cpus 1,0 --fanout-defrag on", alloc="cache", workers=2,
+        extra=["--fanout-defrag", "on"], kinds=("l2", "real")),
     fwd("fwd-w2-adopt", "forwarder --workers 2 --cpus 1,0 --remote-frees adopt (NAT: --nat-steering none)",
         alloc="cache", workers=2, policy="adopt", steering="none", kinds=("nat",)),
     fwd("fwd-w2-plain", "forwarder --workers 2 --cpus 1,0 --alloc plain (NAT: --nat-steering none)",
@@ -83,6 +93,8 @@ DEVICES = [
     Device("tc-redirect", L2_KINDS, "tc u32 (match all) + mirred egress redirect, both ways (kernel)", kernel=True,
            kinds_why="no VLAN translation"),
     Device("kernel-nat", ("knat",), "the kernel as NAT router: ip_forward + nftables masquerade, untagged",
+           kernel=True, program="nft", kinds_why="NAT only"),
+    Device("kernel-nat-rps", ("knat",), "kernel-nat with RPS moving its receive processing to CPU1 (the DUT's core)",
            kernel=True, program="nft", kinds_why="NAT only"),
 ]
 BY_NAME = {d.name: d for d in DEVICES}
@@ -132,7 +144,7 @@ def forwarder_args(dev, kind, scenario, limit):
             a += ["--remote-frees", dev.policy]
         if kind == "nat" and dev.steering:
             a += ["--nat-steering", dev.steering]
-    return a + ["--json", "--quiet", "--duration", str(limit)]
+    return a + dev.extra + ["--json", "--quiet", "--duration", str(limit)]
 
 
 def start(dev, bed, scenario, bins, tmp, limit, cap=None):
@@ -171,6 +183,8 @@ def start(dev, bed, scenario, bins, tmp, limit, cap=None):
         undo = bed.bridge_up()
     elif dev.name == "tc-redirect":
         undo = bed.redirect_up()
+    elif dev.name == "kernel-nat-rps":
+        undo = bed.rps_up()
     elif dev.name == "kernel-nat":
         pass   # the router namespace built with the knat topology is the device
     procs = []

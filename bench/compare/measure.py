@@ -96,6 +96,8 @@ class Measurer:
         if scenario.traffic == "pipeline":
             return self.pipeline(scenario, dev)
         kind = scenario.kind_for(device)
+        if self.bed.real and kind != "l2":
+            return {"status": "skipped", "reason": "needs the built-in testbed (on --in/--out only L2 scenarios run)"}
         if kind not in dev.kinds and not (self.bed.real and "real" in dev.kinds):
             return {"status": "skipped", "reason": dev.kinds_why}
         self.bed.use(kind)

@@ -28,7 +28,7 @@ class Scenario:
     pipeline_mode: Optional[str] = None
 
     def kind_for(self, device):
-        return "knat" if device == "kernel-nat" else self.kind
+        return "knat" if device.startswith("kernel-nat") else self.kind
 
 
 def _all_l2():
@@ -50,16 +50,20 @@ SCENARIOS = [
     Scenario("nat-64-f1000", "VLAN NAT, 64-byte frames, 1,000 flows", "pps", kind="nat", flows=1000,
              devices=["fwd-cache", "fwd-plain", "kernel-nat"]),
     Scenario("nat-64-f10000", "VLAN NAT, 64-byte frames, 10,000 flows", "pps", kind="nat", flows=10000,
-             devices=ALLOCATORS + ["fwd-xdp-cache", "kernel-nat"],
-             quick_devices=["fwd-cache", "fwd-plain", "fwd-xdp-cache", "kernel-nat"]),
+             devices=ALLOCATORS + ["fwd-xdp-cache", "kernel-nat", "kernel-nat-rps"],
+             quick_devices=["fwd-cache", "fwd-plain", "fwd-xdp-cache", "kernel-nat", "kernel-nat-rps"]),
     Scenario("nat-64-f100000", "VLAN NAT, 64-byte frames, 100,000 flows", "pps", kind="nat", flows=100000,
              devices=["fwd-cache", "fwd-plain", "kernel-nat"], quick_devices=["fwd-cache"]),
     Scenario("burst-8", "L2 64 B one way, --burst 8", "pps", burst=8, devices=["fwd-cache", "fwd-plain"]),
     Scenario("burst-32", "L2 64 B one way, --burst 32", "pps", burst=32, devices=["fwd-cache", "fwd-plain"]),
     Scenario("burst-64", "L2 64 B one way, --burst 64", "pps", burst=64, devices=["fwd-cache", "fwd-plain"],
              quick_devices=["fwd-plain"]),
+    Scenario("kernel-path", "L2 64 B one way: the forwarder's kernel-path options", "pps",
+             devices=["fwd-cache", "fwd-sendmmsg", "fwd-bypass", "fwd-txring-bypass", "cfwd-sendmmsg"],
+             quick_devices=["fwd-sendmmsg", "fwd-bypass", "fwd-txring-bypass"]),
     Scenario("workers-l2", "L2 64 B one way, 1 worker vs 2 (fanout hash)", "pps",
-             devices=["fwd-cache", "fwd-w2-home"], quick_devices=["fwd-w2-home"]),
+             devices=["fwd-cache", "fwd-w2-home", "fwd-w2-rollover", "fwd-w2-defrag"],
+             quick_devices=["fwd-w2-home", "fwd-w2-rollover", "fwd-w2-defrag"]),
     Scenario("workers-nat", "VLAN NAT 64 B, 1,000 flows, 1 worker vs 2 (hand-offs, both remote-free policies)",
              "pps", kind="nat", flows=1000,
              devices=["fwd-cache", "fwd-w2-home", "fwd-w2-adopt", "fwd-w2-plain", "fwd-w2-steered"],

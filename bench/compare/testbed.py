@@ -159,6 +159,12 @@ class Testbed:
                 run(["tc", "qdisc", "del", "dev", x, "clsact"], check=False)
         return undo
 
+    def rps_up(self):
+        """The router's receive processing of the DUT input on CPU1 instead of the generator's CPU0."""
+        path = f"/sys/class/net/{self.dut_in}/queues/rx-0/rps_cpus"
+        run(netns(self.dut_ns, "sh", "-c", f"echo 2 > {path}"))
+        return lambda: run(netns(self.dut_ns, "sh", "-c", f"echo 0 > {path}"), check=False)
+
     # -- counters -----------------------------------------------------------------------
     def _stat(self, ns, dev, name):
         return int(run(netns(ns, "cat", f"/sys/class/net/{dev}/statistics/{name}")).stdout)
