@@ -271,8 +271,8 @@ def plots(st, folder):
         for ax, s in zip(axes.flat, pps):
             ds = [d for d in st.devices(s) if st.med(s, d, "delivered_kpps")]
             vals = [err(s, d, "delivered_kpps") for d in ds]
-            colors = ["tab:green" if d.startswith("fwd-cache") or d == "fwd-xdp-cache" else
-                      "tab:orange" if "plain" in d else "tab:gray" for d in ds]
+            colors = ["tab:green" if DEVS[d].alloc == "cache" else "tab:orange" if DEVS[d].alloc == "plain" else "tab:gray"
+                      for d in ds]
             ax.barh(ds, [v[0] for v in vals], xerr=[[v[1] for v in vals], [v[2] for v in vals]], color=colors)
             ax.invert_yaxis()
             ax.set_title(s, fontsize=9)
