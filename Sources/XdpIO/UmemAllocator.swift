@@ -39,6 +39,11 @@ public struct UmemAllocator<Base: HeadAllocator & ~Copyable>: HeadAllocator, ~Co
     }
 
     @inlinable
+    public mutating func getBulkForFrames(into heads: UnsafeMutablePointer<PacketHead>, count: Int) -> Int {
+        base.getBulkForFrames(into: heads, count: count)
+    }
+
+    @inlinable
     public mutating func put(_ head: PacketHead) {
         if head.isBuiltAroundFrame { giveBack(head) }
         base.put(head)

@@ -47,6 +47,9 @@ public struct XdpPort: PacketPort, ~Copyable {
 
     public var pollDescriptor: Int32 { cxdp_fd(umem, Int32(side)) }
 
+    /// The worker's RX heads need no buffer of their own (`getBulkForFrames`).
+    public static var buildsHeadsAroundFrames: Bool { true }
+
     public mutating func receive(into heads: UnsafeMutablePointer<PacketHead>, count: Int) throws(PortError) -> Int {
         let n = min(count, vectors.capacity)
         let got = cxdp_rx_frames(umem, Int32(side), Int32(n), addresses, vectors.sizes, vectors.lengths,
