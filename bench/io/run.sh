@@ -35,6 +35,10 @@
 # (a wrong tag): the run warns when the rule's counter falls more than 1% short of it.
 # --flows N: UDP source port runs over N values (trafgen dinc), UDP checksum 0 (valid for all).
 # The forwarder variants of NAT/L2-VLAN run with --json; non-zero drops are printed per run.
+# --cap PERCENT: each DUT process runs in a cgroup v1 cpu controller child
+# (/sys/fs/cgroup/cpu/<prefix>cap, cpu.cfs_period_us 100000, cpu.cfs_quota_us PERCENT * 1000), so
+# it gets PERCENT % of one core; the DUT is moved in right after it starts, and the cgroup is
+# removed after each run and at exit.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,6 +47,7 @@ TESTBED="$REPO/scripts/testbed.sh"
 FORWARDER="${FORWARDER:-$REPO/.build/release/forwarder}"
 
 ROUNDS=5
+CAP=""
 SECONDS_WIN=5
 VARIANTS="cfwd-inject cfwd-sendmmsg fwd-cache fwd-plain"
 NAT_VARIANTS="fwd-nat-cache fwd-nat-plain fwd-l2-vlan kernel-nat"
@@ -80,6 +85,8 @@ usage: bench/io/run.sh [--rounds N] [--seconds S] [--variants LIST | --nat] [--f
   --tcp            iperf3 -t 3 TCP host A -> host B through the two-way DUT, Mbps
   --ping           20 pings A -> B 0.05 s apart through the two-way DUT, median RTT ms
   --prefix P       testbed prefix (default iob<pid>, <= 10 chars)
+  --cap PERCENT    cap each DUT process at PERCENT % of one core (cgroup v1 cpu controller,
+                   cfs quota; 1..100)
 Environment: FORWARDER (default .build/release/forwarder; built with 'swift build -c release'
 if missing and a fwd-* variant is selected); NAT2_CPUS, the --cpus of the fwd-nat2-* variants
 (default 1,0).
@@ -102,6 +109,7 @@ while (( $# )); do
         --rps) RPS=1; shift ;;
         --ping) MODE=ping; shift ;;
         --prefix) PREFIX="${2:?}"; shift 2 ;;
+        --cap) CAP="${2:?}"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -110,6 +118,10 @@ done
 [[ "$SECONDS_WIN" =~ ^[1-9][0-9]*$ ]] && (( SECONDS_WIN <= 120 )) || die "bad --seconds"
 [[ "$FLOWS" =~ ^[1-9][0-9]*$ ]] && (( FLOWS <= 50000 )) || die "bad --flows (1..50000)"
 [[ "$PREFIX" =~ ^[A-Za-z0-9_-]{1,10}$ ]] || die "bad --prefix (1-10 of [A-Za-z0-9_-])"
+[[ -z "$CAP" ]] || { [[ "$CAP" =~ ^[1-9][0-9]*$ ]] && (( CAP <= 100 )); } || die "bad --cap (1..100)"
+CGROUP_ROOT=/sys/fs/cgroup/cpu
+CGROUP="$CGROUP_ROOT/${PREFIX}cap"
+[[ -z "$CAP" || -f "$CGROUP_ROOT/cpu.cfs_quota_us" ]] || die "--cap needs the cgroup v1 cpu controller at $CGROUP_ROOT"
 read -r -a VARS <<< "${VARIANTS//,/ }"
 (( ${#VARS[@]} > 0 )) || die "no variants"
 for v in "${VARS[@]}"; do
@@ -146,6 +158,25 @@ stop_pid() {   # stop_pid PID: TERM, wait up to 3 s, then KILL
     wait "$pid" 2>/dev/null || true
 }
 
+# cap_dut PID: moves the process (every thread: cgroup.procs) into the capped cgroup.
+cap_dut() {
+    [[ -n "$CAP" && -n "$1" ]] || return 0
+    if [[ ! -d "$CGROUP" ]]; then
+        mkdir "$CGROUP"
+        echo 100000 > "$CGROUP/cpu.cfs_period_us"
+        echo $(( CAP * 1000 )) > "$CGROUP/cpu.cfs_quota_us"
+    fi
+    echo "$1" > "$CGROUP/cgroup.procs"
+}
+
+# cap_remove: the capped cgroup goes once its processes have (rmdir needs it empty).
+cap_remove() {
+    [[ -n "$CAP" && -d "$CGROUP" ]] || return 0
+    local i
+    for i in $(seq 30); do rmdir "$CGROUP" 2>/dev/null && return 0; sleep 0.1; done
+    echo "run.sh: cannot remove $CGROUP" >&2
+}
+
 router_down() {
     if (( NSR_UP )); then ip netns del "$NSR" 2>/dev/null || true; NSR_UP=0; fi
 }
@@ -157,6 +188,7 @@ cleanup() {
     stop_pid "$GEN_PID"; stop_pid "$DUT_PID"; stop_pid "$SRV_PID"
     [[ -n "$BRIDGE" ]] && ip link del "$BRIDGE" 2>/dev/null
     router_down
+    cap_remove
     (( TB_UP )) && "$TESTBED" down "$PREFIX" 2>/dev/null
     # net.core.wmem_default is global (read-only in a namespace) and other benchmarks may share
     # it: put the old value back only if the value is still ours.
@@ -306,7 +338,7 @@ start_dut() {
         fwd-cache|fwd-plain)
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --alloc "${v#fwd-}" --quiet --duration "$limit" \
                 >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
-        fwd-xdp-cache|fwd-xdp-plain)   # AF_XDP (phase 1: a copy each way between UMEM and head)
+        fwd-xdp-cache|fwd-xdp-plain)   # AF_XDP: heads built around the UMEM frames, no copy
             taskset -c 1 "$FORWARDER" "$IN" "$OUT" "${ow[@]}" --io xdp --alloc "${v#fwd-xdp-}" --quiet --duration "$limit" \
                 >"$TMP/dut.log" 2>&1 & DUT_PID=$! ;;
         fwd-sendmmsg|fwd-bypass|fwd-txring|fwd-txring-bypass)   # the kernel-path options, cache allocator
@@ -347,6 +379,7 @@ start_dut() {
             ip link set "$BRIDGE" up ;;
         kernel-nat|kernel-nat-rps) : ;;   # the router namespace is the DUT (topology knat)
     esac
+    cap_dut "$DUT_PID"
     sleep 0.5
     if [[ -n "$DUT_PID" ]] && ! kill -0 "$DUT_PID" 2>/dev/null; then
         cat "$TMP/dut.log" >&2; die "$v exited at start"
@@ -388,6 +421,7 @@ stop_dut() {
     if [[ -n "$DUT_PID" ]]; then
         kill -0 "$DUT_PID" 2>/dev/null || { cat "$TMP/dut.log" >&2; die "DUT died during the run"; }
         stop_pid "$DUT_PID"; DUT_PID=""
+        cap_remove
         dut_drops "$v"
     fi
 }
@@ -534,6 +568,16 @@ for num in (("fwd-nat-cache", "fwd-nat-plain") if mode != "ping" else ()):
             comps.append((num, den, by[num][key] / by[den][key], bars.get(den)))
 if mode != "ping" and "fwd-nat-cache" in by and "fwd-nat-plain" in by and by["fwd-nat-plain"][key]:
     comps.append(("fwd-nat-cache", "fwd-nat-plain", by["fwd-nat-cache"][key] / by["fwd-nat-plain"][key] if by["fwd-nat-cache"][key] is not None else None, None))
+# AF_XDP comparisons (issue 13 bars: pps capped at 30 % of a core; CPU per frame uncapped).
+for num, den, bar in (("fwd-xdp-cache", "fwd-xdp-plain", 1.1), ("fwd-xdp-cache", "fwd-cache", 1.3),
+                      ("fwd-xdp-plain", "fwd-plain", None)):
+    if mode != "ping" and num in by and den in by and by[num][key] is not None and by[den][key]:
+        comps.append((num, den, by[num][key] / by[den][key], bar))
+cpu_comps = []   # (num, den, ratio, bar): lower is better
+if mode == "pps":
+    for num in ("fwd-xdp-cache", "fwd-xdp-plain"):
+        if num in by and "cfwd-sendmmsg" in by and by[num]["cpu_s_per_mframe_median"] and by["cfwd-sendmmsg"]["cpu_s_per_mframe_median"]:
+            cpu_comps.append((num, "cfwd-sendmmsg", by[num]["cpu_s_per_mframe_median"] / by["cfwd-sendmmsg"]["cpu_s_per_mframe_median"], 0.75))
 for d in drows:   # forwarder drops (not ring overflow), summed over rounds
     if d[0] in by:
         by[d[0]]["fwd_drops_total"] = by[d[0]].get("fwd_drops_total", 0) + int(d[1])
@@ -572,6 +616,8 @@ for num, den, r, bar in comps:
         if cc and cp:
             extra = f"  (CPU s/Mframe cache/plain {cc / cp:.2f})"
     print(f"{num + ' / ' + den:<31} {fmt(r, 2):>5}" + (f"  (bar >= {bar})" if bar else "") + extra)
+for num, den, r, bar in cpu_comps:
+    print(f"{'CPU ' + num + ' / ' + den:<31} {fmt(r, 2):>5}  (bar <= {bar}, uncapped)")
 for o in out:
     if o.get("fwd_drops_total"):
         print(f"{o['variant']}: forwarder drops (all rounds) {o['fwd_drops_total']}, kernel ring drops {o['ring_drops_total']}")
