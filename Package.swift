@@ -89,7 +89,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         // Against the kernel: veth pairs the tests create and delete (root; skipped otherwise).
         .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures", "VethFixtures"]),
-        .testTarget(name: "XdpIOTests", dependencies: ["XdpIO", "CXdp", "PcapIO", "Pipeline", "BufferCache", "PacketFixtures", "VethFixtures"]),
+        .testTarget(name: "XdpIOTests", dependencies: ["XdpIO", "CXdp", "PcapIO", "Pipeline", "BufferCache", "PacketFixtures", "VethFixtures",
+                                                 "CMallocCounter"]),
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),

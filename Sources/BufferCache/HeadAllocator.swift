@@ -8,6 +8,11 @@ public protocol HeadAllocator: ~Copyable {
     mutating func get() -> PacketHead?
     /// Up to `count` cleared heads into `heads`; returns how many (as `napi_skb_cache_get_bulk`).
     mutating func getBulk(into heads: UnsafeMutablePointer<PacketHead>, count: Int) -> Int
+    /// Up to `count` cleared heads that will be built around frames they do not own
+    /// (`PacketHead.build(around:)`, an AF_XDP port's RX): a buffer of their own is never used
+    /// while they are, so an allocator may hand out heads without one (`napi_build_skb`'s
+    /// skb without data). By default the same heads as `getBulk`.
+    mutating func getBulkForFrames(into heads: UnsafeMutablePointer<PacketHead>, count: Int) -> Int
     /// Gives a head back. The caller must not touch it afterwards.
     mutating func put(_ head: PacketHead)
     /// Gives `count` heads back (a TX completion).
@@ -16,6 +21,13 @@ public protocol HeadAllocator: ~Copyable {
     var counters: AllocatorCounters { get }
     /// The allocator's name in stats and JSON (`cache`, `plain`).
     var kind: String { get }
+}
+
+extension HeadAllocator where Self: ~Copyable {
+    @inlinable
+    public mutating func getBulkForFrames(into heads: UnsafeMutablePointer<PacketHead>, count: Int) -> Int {
+        getBulk(into: heads, count: count)
+    }
 }
 
 /// Counters of one allocator, plain integers owned by one thread; sum them across threads with `+`.

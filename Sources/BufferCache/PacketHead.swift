@@ -10,8 +10,16 @@ public struct HeadMeta {
     public var buffer: UnsafeMutableRawPointer
     /// Intrusive link: pool free lists and the lock-free remote-free list thread heads through it.
     public var next: UnsafeMutablePointer<HeadMeta>?
+    /// The head's own buffer while `buffer` points into a frame it was built around (an AF_XDP
+    /// UMEM frame, see `build(around:)`); nil otherwise.
+    public var ownBuffer: UnsafeMutableRawPointer?
+    /// The address (in its UMEM) of the frame `buffer` points into; `HeadMeta.noFrame` while
+    /// the head uses its own buffer.
+    public var frameAddress: UInt64
     /// Bytes in the buffer: headroom + data + tailroom.
     public var capacity: UInt32
+    /// `capacity` of the head's own buffer while it is built around a frame.
+    public var ownCapacity: UInt32
     /// Frame length in the buffer.
     public var length: UInt32
     /// Length on the wire; bigger than `length` when the capture truncated the frame.

@@ -4,7 +4,10 @@ import Glibc
 
 /// The baseline the cache is measured against: one malloc and one free per head and per data
 /// buffer, as the kernel did with one-by-one `kmem_cache_alloc` before the series. Same head
-/// layout, same interface as `HeadCache`; only where heads come from differs.
+/// layout, same interface as `HeadCache`; only where heads come from differs. Heads to be built
+/// around frames they do not own (`getBulkForFrames`) get no buffer at all: one malloc, as
+/// `napi_build_skb` allocates only the skb; such a head has capacity 0 and its `buffer` is the
+/// head itself (never read: there is no room).
 public struct PlainAllocator: ~Copyable, HeadAllocator {
     public let geometry: HeadGeometry
     @usableFromInline var _counters = AllocatorCounters()
@@ -40,8 +43,26 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
     @inlinable
     public mutating func put(_ head: PacketHead) {
         _counters.puts &+= 1
-        free(head.meta.pointee.buffer)
+        if head.meta.pointee.capacity != 0 { free(head.meta.pointee.buffer) }
         free(UnsafeMutableRawPointer(head.meta))
+    }
+
+    /// Heads without a buffer (see the type's comment).
+    @inlinable
+    public mutating func getBulkForFrames(into heads: UnsafeMutablePointer<PacketHead>, count n: Int) -> Int {
+        for i in 0..<n {
+            guard let raw = malloc(MemoryLayout<HeadMeta>.stride) else {
+                _ = failed()
+                return i
+            }
+            let meta = raw.bindMemory(to: HeadMeta.self, capacity: 1)
+            meta.initialize(to: HeadMeta(buffer: raw, capacity: 0))
+            let head = PacketHead(meta)
+            head.reset(headroom: 0, owner: 0)
+            heads[i] = head
+        }
+        _counters.gets &+= UInt64(n)
+        return n
     }
 
     @inlinable

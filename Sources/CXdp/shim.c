@@ -29,7 +29,10 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
-enum { ST_RX_KERNEL = 1, ST_RX_USER = 2, ST_TX_FREE = 3, ST_TX_KERNEL = 4 };
+// Frame states (one byte per frame). RX partition frames: kernel -> held (in a head) -> sending
+// (on a TX ring, zero-copy) or stash (given back) -> kernel. TX partition frames (copies of
+// heads with buffers of their own): free -> kernel -> free.
+enum { ST_RX_KERNEL = 1, ST_RX_HELD = 2, ST_TX_FREE = 3, ST_TX_KERNEL = 4, ST_RX_SENDING = 5, ST_RX_STASH = 6 };
 
 typedef struct {
     struct xsk_socket *xsk;
@@ -41,8 +44,10 @@ typedef struct {
     struct xsk_ring_prod fq;
     struct xsk_ring_cons cq;
     uint32_t rx_first, tx_first;   // first frame index of the RX and TX partitions
-    uint32_t rx_kernel;            // RX partition frames the kernel holds
-    uint64_t *rx_stash;            // RX frames in hand (addresses), not yet in the fill ring
+    uint32_t rx_kernel;            // RX partition frames the kernel holds (fill ring, kernel, RX ring)
+    uint32_t rx_held;              // RX partition frames in heads (cxdp_rx_frames, not yet sent or recycled)
+    uint32_t rx_sending;           // RX partition frames on a TX ring (either socket's) until completed
+    uint64_t *rx_stash;            // RX partition frames given back (addresses), not yet in the fill ring
     uint32_t rx_stash_n;
     uint64_t *tx_free;             // free TX frames (addresses), a stack
     uint32_t tx_free_n;
@@ -50,7 +55,7 @@ typedef struct {
     int kick;
     int gone;                      // ENXIO seen: the kernel unbound the socket (interface deleted)
     uint32_t empty;                // empty RX polls, for the periodic liveness check
-    uint64_t rx_frames, tx_frames, tx_completed, kick_errors;
+    uint64_t rx_frames, tx_frames, tx_copied, tx_completed, recycled, kick_errors;
 } side_t;
 
 struct cxdp_pair {
@@ -335,6 +340,9 @@ int cxdp_release_interface(const char *ifname, char *err, size_t errlen) {
 // ---------------------------------------------------------------------------------------
 // Frame states
 
+// The partition of a frame: 0 = side 0 RX, 1 = side 0 TX, 2 = side 1 RX, 3 = side 1 TX.
+static inline uint32_t partition(const cxdp_pair *p, uint64_t frame) { return (uint32_t)(frame / p->ring); }
+
 static inline int transition(cxdp_pair *p, uint64_t addr, uint8_t from, uint8_t to, uint32_t first) {
     uint64_t frame = addr / p->frame_size;
     if (frame < first || frame >= (uint64_t)first + p->ring || p->state[frame] != from) {
@@ -343,6 +351,18 @@ static inline int transition(cxdp_pair *p, uint64_t addr, uint8_t from, uint8_t 
     }
     p->state[frame] = to;
     return 1;
+}
+
+// The side whose RX partition holds the frame at `base` in state `from`, or -1 (counted as a
+// violation): a frame given back or sent must be an RX frame in that state.
+static inline int rx_owner(cxdp_pair *p, uint64_t base, uint8_t from) {
+    uint64_t frame = base / p->frame_size;
+    uint32_t q = partition(p, frame);
+    if (base >= p->area_len || (q & 1) || p->state[frame] != from) {
+        p->violations++;
+        return -1;
+    }
+    return (int)(q >> 1);
 }
 
 // Gives the stashed RX frames back to the fill ring (all that fit), waking the kernel if it
@@ -363,6 +383,8 @@ static void refill(cxdp_pair *p, side_t *s) {
     if (got && xsk_ring_prod__needs_wakeup(&s->fq)) recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
+// Takes side s's TX completions: a copy's TX frame goes back on s's free stack, a zero-copy RX
+// frame (of either side's partition) onto its side's stash, for that side's fill ring.
 static uint32_t reclaim(cxdp_pair *p, side_t *s) {
     uint32_t idx = 0;
     uint32_t n = xsk_ring_cons__peek(&s->cq, p->ring, &idx);
@@ -370,9 +392,19 @@ static uint32_t reclaim(cxdp_pair *p, side_t *s) {
         uint64_t addr = *xsk_ring_cons__comp_addr(&s->cq, idx + i);
         addr = xsk_umem__extract_addr(addr);
         addr -= addr % p->frame_size;
-        if (!transition(p, addr, ST_TX_KERNEL, ST_TX_FREE, s->tx_first)) continue;
-        s->tx_free[s->tx_free_n++] = addr;
-        s->tx_kernel--;
+        uint64_t frame = addr / p->frame_size;
+        if (addr < p->area_len && (partition(p, frame) & 1) == 0) {
+            int r = rx_owner(p, addr, ST_RX_SENDING);
+            if (r < 0) continue;
+            side_t *o = &p->side[r];
+            p->state[frame] = ST_RX_STASH;
+            o->rx_sending--;
+            o->rx_stash[o->rx_stash_n++] = addr;
+        } else {
+            if (!transition(p, addr, ST_TX_KERNEL, ST_TX_FREE, s->tx_first)) continue;
+            s->tx_free[s->tx_free_n++] = addr;
+            s->tx_kernel--;
+        }
         s->tx_completed++;
     }
     if (n) xsk_ring_cons__release(&s->cq, n);
@@ -555,7 +587,7 @@ cxdp_status cxdp_open_pair(const char *if0, const char *if1, const cxdp_options 
         s->rx_first = (uint32_t)i * 2 * p->ring;
         s->tx_first = s->rx_first + p->ring;
         for (uint32_t f = 0; f < p->ring; f++) {
-            p->state[s->rx_first + f] = ST_RX_USER;
+            p->state[s->rx_first + f] = ST_RX_STASH;
             s->rx_stash[s->rx_stash_n++] = (uint64_t)(s->rx_first + f) * p->frame_size;
             p->state[s->tx_first + f] = ST_TX_FREE;
             s->tx_free[s->tx_free_n++] = (uint64_t)(s->tx_first + p->ring - 1 - f) * p->frame_size;
@@ -578,19 +610,27 @@ int cxdp_frame_census(const cxdp_pair *p, cxdp_census *out, char *err, size_t er
         const side_t *s = &p->side[i];
         for (uint32_t f = 0; f < p->ring; f++) {
             uint8_t a = p->state[s->rx_first + f], b = p->state[s->tx_first + f];
-            if (a == ST_RX_KERNEL) c.rx_kernel[i]++; else if (a == ST_RX_USER) c.rx_user[i]++; else wrong++;
+            switch (a) {
+            case ST_RX_KERNEL: c.rx_kernel[i]++; break;
+            case ST_RX_HELD: c.rx_held[i]++; break;
+            case ST_RX_SENDING: c.rx_sending[i]++; break;
+            case ST_RX_STASH: c.rx_stash[i]++; break;
+            default: wrong++;
+            }
             if (b == ST_TX_FREE) c.tx_free[i]++; else if (b == ST_TX_KERNEL) c.tx_kernel[i]++; else wrong++;
         }
     }
     if (out) *out = c;
     for (int i = 0; i < 2; i++) {
         const side_t *s = &p->side[i];
-        if (wrong || c.rx_kernel[i] != s->rx_kernel || c.rx_user[i] != s->rx_stash_n || c.tx_free[i] != s->tx_free_n
-            || c.tx_kernel[i] != s->tx_kernel || c.rx_kernel[i] + c.rx_user[i] != p->ring
+        if (wrong || c.rx_kernel[i] != s->rx_kernel || c.rx_held[i] != s->rx_held || c.rx_sending[i] != s->rx_sending
+            || c.rx_stash[i] != s->rx_stash_n || c.tx_free[i] != s->tx_free_n || c.tx_kernel[i] != s->tx_kernel
+            || c.rx_kernel[i] + c.rx_held[i] + c.rx_sending[i] + c.rx_stash[i] != p->ring
             || c.tx_free[i] + c.tx_kernel[i] != p->ring) {
-            set_err(err, errlen, "side %d: states rx-kernel %u rx-user %u tx-free %u tx-kernel %u (%u foreign), counters %u %u %u %u, "
-                    "partition %u", i, c.rx_kernel[i], c.rx_user[i], c.tx_free[i], c.tx_kernel[i], wrong, s->rx_kernel,
-                    s->rx_stash_n, s->tx_free_n, s->tx_kernel, p->ring);
+            set_err(err, errlen, "side %d: states rx-kernel %u rx-held %u rx-sending %u rx-stash %u tx-free %u tx-kernel %u "
+                    "(%u foreign), counters %u %u %u %u %u %u, partition %u", i, c.rx_kernel[i], c.rx_held[i],
+                    c.rx_sending[i], c.rx_stash[i], c.tx_free[i], c.tx_kernel[i], wrong, s->rx_kernel, s->rx_held,
+                    s->rx_sending, s->rx_stash_n, s->tx_free_n, s->tx_kernel, p->ring);
             return -1;
         }
     }
@@ -607,12 +647,16 @@ void cxdp_close_pair(cxdp_pair *p, int timeout_ms, cxdp_census *final) {
             s->kick = 1;
             reclaim(p, s);
             kick(p, s);
-            pending += s->tx_kernel;
+            pending += s->tx_kernel + s->rx_sending;
         }
         if (pending == 0 || waited >= timeout_ms) break;
         struct pollfd fds[2] = { { p->side[0].fd, POLLOUT, 0 }, { p->side[1].fd, POLLOUT, 0 } };
         poll(fds, 2, 1);
     }
+    // Every frame given back goes into its fill ring (which has room for the whole partition),
+    // so that the last census shows each RX frame in the kernel's hands unless a head kept it.
+    refill(p, &p->side[0]);
+    refill(p, &p->side[1]);
     if (final) cxdp_frame_census(p, final, NULL, 0);
     free_pair(p);
 }
@@ -625,8 +669,8 @@ void cxdp_set_tx_kick(cxdp_pair *p, int side, int on) { if (p && (side == 0 || s
 // ---------------------------------------------------------------------------------------
 // Bursts
 
-int cxdp_rx_burst(cxdp_pair *p, int side, int n, uint8_t *const *bufs, const uint32_t *caps,
-                  uint32_t *lens, uint32_t *wirelens, char *err, size_t errlen) {
+int cxdp_rx_frames(cxdp_pair *p, int side, int n, uint64_t *frames, uint32_t *offsets, uint32_t *lens,
+                   char *err, size_t errlen) {
     if (p == NULL || (side != 0 && side != 1) || n < 0) { set_err(err, errlen, "bad arguments"); return -1; }
     side_t *s = &p->side[side];
     uint32_t idx = 0;
@@ -635,21 +679,23 @@ int cxdp_rx_burst(cxdp_pair *p, int side, int n, uint8_t *const *bufs, const uin
     for (uint32_t i = 0; i < got; i++) {
         const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
         uint64_t addr = xsk_umem__add_offset_to_addr(d->addr);
-        uint64_t base = xsk_umem__extract_addr(d->addr);
-        base -= base % p->frame_size;
-        if (!transition(p, base, ST_RX_KERNEL, ST_RX_USER, s->rx_first)) continue;
+        uint64_t base = addr - addr % p->frame_size;
+        if (!transition(p, base, ST_RX_KERNEL, ST_RX_HELD, s->rx_first)) continue;
         s->rx_kernel--;
-        s->rx_stash[s->rx_stash_n++] = base;
-        uint32_t len = d->len, cap = caps[out];
-        uint32_t copy = len < cap ? len : cap;
-        if (addr + copy > p->area_len) copy = 0;
-        memcpy(bufs[out], (uint8_t *)p->area + addr, copy);
-        lens[out] = copy;
-        if (wirelens) wirelens[out] = len;
+        s->rx_held++;
+        frames[out] = base;
+        uint32_t offset = (uint32_t)(addr - base);
+        offsets[out] = offset;
+        lens[out] = d->len <= p->frame_size - offset ? d->len : p->frame_size - offset;
         out++;
     }
     if (got) xsk_ring_cons__release(&s->rx, got);
     s->rx_frames += (uint64_t)out;
+    // This thread also sends on the other socket: its completions bring this side's frames
+    // home, and a kick there moves frames that wait in its TX ring (the kernel took only part
+    // of them, or kicks were off) even when nothing new is sent.
+    reclaim(p, &p->side[side ^ 1]);
+    kick(p, &p->side[side ^ 1]);
     refill(p, s);
     // An empty ring: wake the kernel if the fill ring asks, and every 8th time anyway, which is
     // also how a socket the kernel unbound (its interface deleted: ENXIO) is noticed.
@@ -662,22 +708,70 @@ int cxdp_rx_burst(cxdp_pair *p, int side, int n, uint8_t *const *bufs, const uin
     return out;
 }
 
-int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, const uint32_t *lens, int *err_no) {
+void cxdp_recycle(cxdp_pair *p, const uint64_t *frames, int n) {
+    if (p == NULL) return;
+    for (int i = 0; i < n; i++) {
+        uint64_t base = frames[i] - frames[i] % p->frame_size;
+        int r = rx_owner(p, base, ST_RX_HELD);
+        if (r < 0) continue;
+        side_t *o = &p->side[r];
+        p->state[base / p->frame_size] = ST_RX_STASH;
+        o->rx_held--;
+        o->rx_stash[o->rx_stash_n++] = base;
+        o->recycled++;
+    }
+}
+
+int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, const uint64_t *frames,
+                  const uint32_t *lens, int *err_no) {
     int e = 0;
     if (p == NULL || (side != 0 && side != 1) || n < 0) { if (err_no) *err_no = EINVAL; return 0; }
     side_t *s = &p->side[side];
     if (s->gone) { if (err_no) *err_no = s->gone; return 0; }
     reclaim(p, s);
+    // How many go: stop at the first frame that cannot (too long, not ours: that one is dropped
+    // by the caller), at the first copy without a free TX frame, and at the ring's free room.
     int k = 0;
-    while (k < n && lens[k] <= p->frame_size) k++;
-    if (k < n) e = EMSGSIZE;
-    if ((uint32_t)k > s->tx_free_n) { k = (int)s->tx_free_n; e = EAGAIN; }
+    uint32_t copies = 0;
+    for (; k < n; k++) {
+        uint64_t f = frames ? frames[k] : CXDP_NO_FRAME;
+        if (f == CXDP_NO_FRAME) {
+            if (lens[k] > p->frame_size) { e = EMSGSIZE; break; }
+            if (copies == s->tx_free_n) { e = EAGAIN; break; }
+            copies++;
+        } else {
+            uint64_t base = f - f % p->frame_size;
+            if (f % p->frame_size + lens[k] > p->frame_size) { e = EMSGSIZE; break; }
+            if (base >= p->area_len || (partition(p, base / p->frame_size) & 1) || p->state[base / p->frame_size] != ST_RX_HELD) {
+                p->violations++;  // not a frame a head holds (sent twice, or not ours)
+                e = EINVAL;
+                break;
+            }
+            p->state[base / p->frame_size] = ST_RX_SENDING;  // tentatively: a second use in this burst is refused
+        }
+    }
+    int checked = k;
+    uint32_t room = k > 0 ? xsk_prod_nb_free(&s->tx, (uint32_t)k) : 0;
+    if (room < (uint32_t)k) { k = (int)room; e = EAGAIN; }
     uint32_t idx = 0;
     if (k > 0 && xsk_ring_prod__reserve(&s->tx, (uint32_t)k, &idx) != (uint32_t)k) { k = 0; e = EAGAIN; }
+    for (int i = k; i < checked; i++)  // the frames that do not go stay the heads'
+        if (frames && frames[i] != CXDP_NO_FRAME) p->state[frames[i] / p->frame_size] = ST_RX_HELD;
+    uint32_t copied = 0;
     for (int i = 0; i < k; i++) {
-        uint64_t addr = s->tx_free[--s->tx_free_n];
-        p->state[addr / p->frame_size] = ST_TX_KERNEL;
-        memcpy((uint8_t *)p->area + addr, bufs[i], lens[i]);
+        uint64_t f = frames ? frames[i] : CXDP_NO_FRAME, addr;
+        if (f == CXDP_NO_FRAME) {
+            addr = s->tx_free[--s->tx_free_n];
+            p->state[addr / p->frame_size] = ST_TX_KERNEL;
+            memcpy((uint8_t *)p->area + addr, bufs[i], lens[i]);
+            copied++;
+        } else {
+            addr = f;
+            uint64_t frame = f / p->frame_size;
+            side_t *o = &p->side[partition(p, frame) >> 1];
+            o->rx_held--;
+            o->rx_sending++;
+        }
         struct xdp_desc *d = xsk_ring_prod__tx_desc(&s->tx, idx + i);
         d->addr = addr;
         d->len = lens[i];
@@ -685,14 +779,17 @@ int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, con
     }
     if (k > 0) {
         xsk_ring_prod__submit(&s->tx, (uint32_t)k);
-        s->tx_kernel += (uint32_t)k;
+        s->tx_kernel += copied;
+        s->tx_copied += copied;
         s->tx_frames += (uint64_t)k;
     }
-    if (k == 0 && e == 0 && n == 0) e = 0;
     kick(p, s);
     if (err_no) *err_no = k == n ? 0 : e;
     return k;
 }
+
+uint8_t *cxdp_umem_area(const cxdp_pair *p) { return p ? (uint8_t *)p->area : NULL; }
+uint32_t cxdp_frame_size(const cxdp_pair *p) { return p ? p->frame_size : 0; }
 
 int cxdp_stats(const cxdp_pair *p, int side, cxdp_counters *out, char *err, size_t errlen) {
     if (p == NULL || (side != 0 && side != 1) || out == NULL) { set_err(err, errlen, "bad arguments"); return -1; }
@@ -700,6 +797,8 @@ int cxdp_stats(const cxdp_pair *p, int side, cxdp_counters *out, char *err, size
     memset(out, 0, sizeof *out);
     out->rx_frames = s->rx_frames;
     out->tx_frames = s->tx_frames;
+    out->tx_copied = s->tx_copied;
+    out->recycled = s->recycled;
     out->tx_completed = s->tx_completed;
     out->kick_errors = s->kick_errors;
     struct xdp_statistics st;

@@ -12,6 +12,14 @@ public protocol PacketPort: ~Copyable {
     mutating func send(_ heads: UnsafePointer<PacketHead>, count: Int) -> (sent: Int, errno: Int32)
     /// File descriptor to poll for input (-1 if none).
     var pollDescriptor: Int32 { get }
+    /// True when `receive` builds the heads around frames of the port's own
+    /// (`PacketHead.build(around:)`) instead of filling their buffers: the worker then takes its
+    /// RX heads from `getBulkForFrames`. False by default.
+    static var buildsHeadsAroundFrames: Bool { get }
+}
+
+extension PacketPort where Self: ~Copyable {
+    @inlinable public static var buildsHeadsAroundFrames: Bool { false }
 }
 
 /// A port that can no longer receive (interface gone, socket error): the worker stops and the

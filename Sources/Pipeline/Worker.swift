@@ -148,7 +148,8 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         var have = side == .inside ? reserveCount.0 : reserveCount.1
         let burst = settings.burst
         if have < burst {
-            have += allocator.getBulk(into: heads + have, count: burst - have)
+            have += IO.buildsHeadsAroundFrames ? allocator.getBulkForFrames(into: heads + have, count: burst - have)
+                : allocator.getBulk(into: heads + have, count: burst - have)
             if have == 0 {
                 noBuffer(on: side)
                 return 0

@@ -11,12 +11,20 @@ public final class XdpPair: @unchecked Sendable {
     let pair: OpaquePointer
     private var closed = false
 
-    /// Frame accounting: per side (0 = first interface), the frames in each state.
+    /// Frame accounting: per side (0 = first interface), the frames of its partitions in each
+    /// state (see CXdp.h).
     public struct Census: Sendable, Equatable {
         public var total: UInt32
         public var perPartition: UInt32
+        /// RX partition: in the fill ring, the kernel or the RX ring.
         public var rxKernel: (UInt32, UInt32)
-        public var rxUser: (UInt32, UInt32)
+        /// RX partition: in heads (received, not yet sent or freed).
+        public var rxHeld: (UInt32, UInt32)
+        /// RX partition: on a TX ring, sent without a copy, until its completion is taken.
+        public var rxSending: (UInt32, UInt32)
+        /// RX partition: given back, waiting for room in the fill ring.
+        public var rxStash: (UInt32, UInt32)
+        /// TX partition (copies of generated frames).
         public var txFree: (UInt32, UInt32)
         public var txKernel: (UInt32, UInt32)
         public var violations: UInt64
@@ -27,7 +35,9 @@ public final class XdpPair: @unchecked Sendable {
             total = c.total
             perPartition = c.per_partition
             rxKernel = (c.rx_kernel.0, c.rx_kernel.1)
-            rxUser = (c.rx_user.0, c.rx_user.1)
+            rxHeld = (c.rx_held.0, c.rx_held.1)
+            rxSending = (c.rx_sending.0, c.rx_sending.1)
+            rxStash = (c.rx_stash.0, c.rx_stash.1)
             txFree = (c.tx_free.0, c.tx_free.1)
             txKernel = (c.tx_kernel.0, c.tx_kernel.1)
             violations = c.violations
@@ -35,8 +45,9 @@ public final class XdpPair: @unchecked Sendable {
         }
 
         public static func == (l: Census, r: Census) -> Bool {
-            l.total == r.total && l.rxKernel == r.rxKernel && l.rxUser == r.rxUser && l.txFree == r.txFree
-                && l.txKernel == r.txKernel && l.violations == r.violations && l.problem == r.problem
+            l.total == r.total && l.rxKernel == r.rxKernel && l.rxHeld == r.rxHeld && l.rxSending == r.rxSending
+                && l.rxStash == r.rxStash && l.txFree == r.txFree && l.txKernel == r.txKernel
+                && l.violations == r.violations && l.problem == r.problem
         }
     }
 
@@ -72,18 +83,26 @@ public final class XdpPair: @unchecked Sendable {
         return Census(c, problem: ok ? nil : String(xdpText: err))
     }
 
-    /// Waits up to `timeoutMilliseconds` for TX completions, takes the last census and closes
-    /// the sockets and the UMEM. The ports must not be used afterwards.
+    /// Waits up to `timeoutMilliseconds` for TX completions, puts every frame given back into
+    /// its fill ring, takes the last census and closes the sockets and the UMEM. The ports must
+    /// not be used afterwards, and every head they filled must have been freed: a frame still
+    /// held (a leak), one still sending, or a wrong transition is the census's problem.
     public func close(timeoutMilliseconds: Int32 = 200) -> Census {
         precondition(!closed, "closed twice")
         var c = cxdp_census()
         cxdp_close_pair(pair, timeoutMilliseconds, &c)
         closed = true
-        // The census of a closed pair: checked against the partition size only.
         var problem: String?
-        for (k, u, f, t) in [(c.rx_kernel.0, c.rx_user.0, c.tx_free.0, c.tx_kernel.0), (c.rx_kernel.1, c.rx_user.1, c.tx_free.1, c.tx_kernel.1)]
-        where k + u != c.per_partition || f + t != c.per_partition {
-            problem = "states rx-kernel \(k) rx-user \(u) tx-free \(f) tx-kernel \(t), partition \(c.per_partition)"
+        for side in 0..<2 {
+            let k = side == 0 ? c.rx_kernel.0 : c.rx_kernel.1, h = side == 0 ? c.rx_held.0 : c.rx_held.1
+            let s = side == 0 ? c.rx_sending.0 : c.rx_sending.1, st = side == 0 ? c.rx_stash.0 : c.rx_stash.1
+            let f = side == 0 ? c.tx_free.0 : c.tx_free.1, t = side == 0 ? c.tx_kernel.0 : c.tx_kernel.1
+            if k + h + s + st != c.per_partition || f + t != c.per_partition {
+                problem = "side \(side): states rx-kernel \(k) rx-held \(h) rx-sending \(s) rx-stash \(st) tx-free \(f) "
+                    + "tx-kernel \(t), partition \(c.per_partition)"
+            } else if h != 0 {
+                problem = "side \(side): \(h) received frames never given back (a head kept its UMEM frame)"
+            }
         }
         if c.violations != 0 { problem = "\(c.violations) wrong transitions" }
         return Census(c, problem: problem)

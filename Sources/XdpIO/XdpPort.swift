@@ -2,21 +2,32 @@ import BufferCache
 import CXdp
 import Pipeline
 
-/// The worker's view of one interface through AF_XDP, phase 1: RX copies each frame from its
-/// UMEM frame into the head's buffer (the head still comes from the allocator, so cache and
-/// plain compete on equal terms) and gives the UMEM frame straight back to the fill ring; TX
-/// copies each head into a free UMEM frame of the TX partition and kicks the TX ring (sendto
-/// only when the kernel asks: need_wakeup). A frame the kernel has not completed yet keeps its
-/// UMEM frame; when none is free (or the ring is full) `send` returns fewer with EAGAIN.
+/// The worker's view of one interface through AF_XDP, without a copy in user space: RX builds
+/// each head around its UMEM frame (`PacketHead.build(around:)`; the head still comes from the
+/// allocator, so cache and plain compete on equal terms), and TX hands a received frame's
+/// address straight to the TX ring, on either socket (the UMEM is shared), then releases the
+/// frame from its head so that freeing the head does not give the frame back too. A head with a
+/// buffer of its own (a frame the processor generated: an ARP reply, an ICMP error) is copied
+/// into a free frame of the TX partition. A frame not sent stays its head's: the worker retries
+/// or drops it, and the head's put (`UmemAllocator`) returns the frame to its fill ring.
+/// sendto() only when the kernel asks (need_wakeup); when the ring is full or no TX frame is
+/// free, `send` returns fewer with EAGAIN.
 ///
 /// The same contract as `PcapPort`: bursts of up to `burst`, scratch arrays allocated once.
+/// The heads it fills must be freed through a `UmemAllocator` on the same pair.
 public struct XdpPort: PacketPort, ~Copyable {
     public let pair: XdpPair
     public let side: Int
     public let name: String
-    /// Bytes copied per frame at most (`--snaplen`); longer frames keep their wire length.
+    /// Bytes of a frame the pipeline sees at most (`--snaplen`); longer frames keep their wire length.
     let snaplen: UInt32
+    let umem: OpaquePointer
+    let area: UnsafeMutableRawPointer
+    let frameSize: UInt32
     private let vectors: BurstVectors
+    /// Per frame of a burst: its UMEM address (RX: the frame; TX: the first data byte, or
+    /// CXDP_NO_FRAME for a copy).
+    private let addresses: UnsafeMutablePointer<UInt64>
 
     /// The port on `pair`'s socket `side` (0: the first interface) for bursts of up to `burst`.
     public init(pair: XdpPair, side: Int, burst: Int, snaplen: Int = 65535) {
@@ -25,24 +36,50 @@ public struct XdpPort: PacketPort, ~Copyable {
         self.pair = pair
         self.side = side
         name = pair.name(side: side)
+        umem = pair.pair
+        area = UnsafeMutableRawPointer(cxdp_umem_area(pair.pair))!
+        frameSize = cxdp_frame_size(pair.pair)
         vectors = BurstVectors(capacity: burst, errorTextSize: 256)
+        addresses = .allocate(capacity: burst)
     }
 
-    public var pollDescriptor: Int32 { cxdp_fd(pair.pair, Int32(side)) }
+    deinit { addresses.deallocate() }
+
+    public var pollDescriptor: Int32 { cxdp_fd(umem, Int32(side)) }
+
+    /// The worker's RX heads need no buffer of their own (`getBulkForFrames`).
+    public static var buildsHeadsAroundFrames: Bool { true }
 
     public mutating func receive(into heads: UnsafeMutablePointer<PacketHead>, count: Int) throws(PortError) -> Int {
-        let n = vectors.prepareReceive(heads, count: count, limit: snaplen)
-        let got = cxdp_rx_burst(pair.pair, Int32(side), Int32(n), vectors.buffers, vectors.sizes, vectors.lengths, vectors.wireLengths,
-                                vectors.errorText, vectors.errorTextSize)
+        let n = min(count, vectors.capacity)
+        let got = cxdp_rx_frames(umem, Int32(side), Int32(n), addresses, vectors.sizes, vectors.lengths,
+                                 vectors.errorText, vectors.errorTextSize)
         guard got >= 0 else { throw PortError("\(name): receive failed: \(vectors.error)") }
-        vectors.finishReceive(heads, received: Int(got))
+        for i in 0..<Int(got) {
+            let address = addresses[i], length = vectors.lengths[i]
+            heads[i].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: vectors.sizes[i],
+                           length: min(length, snaplen), wireLength: length)
+        }
         return Int(got)
     }
 
     public mutating func send(_ heads: UnsafePointer<PacketHead>, count: Int) -> (sent: Int, errno: Int32) {
-        let n = vectors.prepareSend(heads, count: count)
+        let n = min(count, vectors.capacity)
+        for i in 0..<n {
+            let m = heads[i].meta
+            vectors.lengths[i] = m.pointee.length
+            if m.pointee.frameAddress != HeadMeta.noFrame {
+                addresses[i] = m.pointee.frameAddress &+ UInt64(m.pointee.dataOffset)
+                vectors.constBuffers[i] = nil
+            } else {
+                addresses[i] = CXDP_NO_FRAME
+                vectors.constBuffers[i] = UnsafePointer(heads[i].data.assumingMemoryBound(to: UInt8.self))
+            }
+        }
         var err: Int32 = 0
-        let sent = cxdp_tx_burst(pair.pair, Int32(side), Int32(n), vectors.constBuffers, vectors.lengths, &err)
-        return (Int(max(sent, 0)), sent == n ? 0 : err)
+        let sent = Int(max(cxdp_tx_burst(umem, Int32(side), Int32(n), vectors.constBuffers, addresses, vectors.lengths, &err), 0))
+        // The kernel has these frames now; their heads are freed without them.
+        for i in 0..<sent where heads[i].isBuiltAroundFrame { _ = heads[i].releaseFrame() }
+        return (sent, sent == n ? 0 : err)
     }
 }

@@ -45,6 +45,33 @@ final class AllocationCountingTests: XCTestCase {
         XCTAssertLessThanOrEqual(made, 2 * packets + 16)
     }
 
+    /// Heads for frames built elsewhere (an AF_XDP port's RX): plain mallocs the head only, as
+    /// `napi_build_skb` allocates only the skb; built around a frame, released, put: one free.
+    func testPlainHeadsForFramesMakeOneAllocationPerPacket() {
+        let burst = UnsafeMutablePointer<PacketHead>.allocate(capacity: 32)
+        defer { burst.deallocate() }
+        let frame = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+        defer { frame.deallocate() }
+        var plain = PlainAllocator()
+        var wrong = 0
+        let before = cmc_thread_allocations()
+        for _ in 0..<100 {
+            let n = plain.getBulkForFrames(into: burst, count: 32)
+            for i in 0..<n {
+                if burst[i].meta.pointee.capacity != 0 { wrong += 1 }  // no buffer of its own
+                burst[i].build(around: frame, address: 4096, capacity: 2048, dataOffset: 256, length: 60, wireLength: 60)
+                if burst[i].data != frame + 256 { wrong += 1 }
+                if burst[i].releaseFrame() != 4096 { wrong += 1 }
+            }
+            plain.putBulk(burst, count: n)
+        }
+        let made = cmc_thread_allocations() - before
+        XCTAssertEqual(wrong, 0)
+        XCTAssertEqual(made, 100 * 32)
+        XCTAssertEqual(plain.counters.gets, 100 * 32)
+        XCTAssertEqual(plain.counters.puts, 100 * 32)
+    }
+
     final class Box { var value = 0 }
 
     /// The counter counts in every build: the interposer in a normal build, the sanitizer's

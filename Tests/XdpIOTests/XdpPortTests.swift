@@ -8,99 +8,14 @@ import VethFixtures
 import XCTest
 import XdpIO
 
-/// AF_XDP against two veth pairs: peerA <-> xdpA and peerB <-> xdpB, one `XdpPair` (one UMEM)
-/// on xdpA (side 0) and xdpB (side 1), libpcap ports on the peers to inject and to capture.
-final class XdpPortTests: XCTestCase {
-    private var veths: [VethPair] = []
-    private var allocator = PlainAllocator()
-
-    override func tearDown() {
-        for v in veths { v.delete() }
-        veths = []
-        super.tearDown()
-    }
-
-    private static let etherType: [UInt8] = [0x88, 0xb5]
-    private static var peerOptions: CaptureOptions {
-        var o = CaptureOptions()
-        o.filter = "ether proto 0x88b5"
-        o.txRing = false
-        return o
-    }
-
-    private func frame(_ marker: Int, length: Int = 60) -> [UInt8] {
-        [0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01] + XdpPortTests.etherType
-            + [UInt8(truncatingIfNeeded: marker >> 8), UInt8(truncatingIfNeeded: marker)]
-            + (0..<(length - 16)).map { UInt8(truncatingIfNeeded: $0 ^ marker) }
-    }
-
-    private struct Setup {
-        let peerA: String, xdpA: String, peerB: String, xdpB: String
-    }
-
-    private func makeVeths() throws -> Setup {
-        try requireRoot("AF_XDP sockets, XDP programs and veth pairs")
-        let a = try VethPair(prefix: "xio", tag: "a")
-        veths.append(a)
-        let b = try VethPair(prefix: "xio", tag: "b")
-        veths.append(b)
-        return Setup(peerA: a.a, xdpA: a.b, peerB: b.a, xdpB: b.b)
-    }
-
-    private func openPair(_ s: Setup, _ options: XdpOptions = XdpOptions()) throws -> XdpPair {
-        try XdpPair((XdpInterface(name: s.xdpA, options: options), XdpInterface(name: s.xdpB, options: options)),
-                    options: options)
-    }
-
-    /// Sends every frame, retrying EAGAIN for up to `seconds`; returns how many went.
-    private func sendAll<P: PacketPort & ~Copyable>(_ frames: [[UInt8]], on port: inout P, seconds: Double = 3) throws -> Int {
-        var heads = frames.map { makeHead($0, &allocator) }
-        defer { heads.withUnsafeBufferPointer { allocator.putBulk($0.baseAddress!, count: $0.count) } }
-        var i = 0
-        let deadline = Date().addingTimeInterval(seconds)
-        while i < heads.count, Date() < deadline {
-            let n = min(32, heads.count - i)
-            let r = heads.withUnsafeMutableBufferPointer { port.send($0.baseAddress! + i, count: n) }
-            i += r.sent
-            if r.sent < n {
-                XCTAssertEqual(r.errno, EAGAIN)
-                var fd = pollfd(fd: port.pollDescriptor, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&fd, 1, 1)
-            }
-        }
-        return i
-    }
-
-    private func receive<P: PacketPort & ~Copyable>(on port: inout P, expected: Int, seconds: Double) throws -> [[UInt8]] {
-        var frames: [[UInt8]] = []
-        let deadline = Date().addingTimeInterval(seconds)
-        var heads = (0..<32).map { _ in allocator.get()! }
-        defer { heads.withUnsafeBufferPointer { allocator.putBulk($0.baseAddress!, count: $0.count) } }
-        while frames.count < expected, Date() < deadline {
-            var fd = pollfd(fd: port.pollDescriptor, events: Int16(POLLIN), revents: 0)
-            _ = poll(&fd, 1, 10)
-            let got = try heads.withUnsafeMutableBufferPointer { try port.receive(into: $0.baseAddress!, count: $0.count) }
-            for head in heads[..<got] where head.length >= 14 && head.data.load(fromByteOffset: 12, as: UInt16.self) == 0xb588 {
-                frames.append(Array(UnsafeRawBufferPointer(head.bytes)))
-                XCTAssertEqual(Int(head.meta.pointee.wireLength), head.length)
-            }
-        }
-        return frames
-    }
-
-    private func assertBalanced(_ pair: XdpPair, file: StaticString = #filePath, line: UInt = #line) {
-        let c = pair.census()
-        XCTAssertNil(c.problem, file: file, line: line)
-        XCTAssertEqual(c.violations, 0, file: file, line: line)
-        XCTAssertEqual(c.total, 4 * c.perPartition, file: file, line: line)
-        XCTAssertEqual(c.rxUser.0 + c.rxUser.1, 0, "frames taken off RX are back in the fill ring", file: file, line: line)
-    }
-
+/// The port's contract (bursts, EAGAIN, frame accounting) and the interfaces' XDP programs:
+/// attached while open, removed after a close, a crash or a failed start.
+final class XdpPortTests: XdpVethTestCase {
     func testFramesFromThePeerArriveByteExact() throws {
         let s = try makeVeths()
         let pair = try openPair(s)
         var rx = XdpPort(pair: pair, side: 0, burst: 32)
-        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpPortTests.peerOptions), burst: 32)
+        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpVethTestCase.peerOptions), burst: 32)
         let sent = [frame(1), frame(2, length: 1514), frame(3, length: 200)] + (4..<100).map { frame($0, length: 60 + $0) }
         XCTAssertEqual(try sendAll(sent, on: &peer), sent.count)
         XCTAssertEqual(try receive(on: &rx, expected: sent.count, seconds: 3), sent)
@@ -113,7 +28,7 @@ final class XdpPortTests: XCTestCase {
         let s = try makeVeths()
         let pair = try openPair(s)
         var tx = XdpPort(pair: pair, side: 1, burst: 32)
-        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerB, options: XdpPortTests.peerOptions), burst: 32)
+        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerB, options: XdpVethTestCase.peerOptions), burst: 32)
         let sent = [frame(1), frame(2, length: 1514)] + (3..<300).map { frame($0, length: 60 + $0 % 1400) }
         XCTAssertEqual(try sendAll(sent, on: &tx), sent.count)
         XCTAssertEqual(try receive(on: &peer, expected: sent.count, seconds: 3), sent)
@@ -126,7 +41,7 @@ final class XdpPortTests: XCTestCase {
         options.ringSize = 64
         let pair = try openPair(s, options)
         var tx = XdpPort(pair: pair, side: 0, burst: 32)
-        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpPortTests.peerOptions), burst: 32)
+        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpVethTestCase.peerOptions), burst: 32)
         pair.setTxKick(side: 0, false)
         let first = (0..<64).map { frame($0) }
         XCTAssertEqual(try sendAll(first, on: &tx, seconds: 0.2), 64)
@@ -153,7 +68,7 @@ final class XdpPortTests: XCTestCase {
         let pair = try openPair(s)
         do {
             var a = XdpPort(pair: pair, side: 0, burst: 32), b = XdpPort(pair: pair, side: 1, burst: 32)
-            var peerA = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpPortTests.peerOptions), burst: 32)
+            var peerA = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpVethTestCase.peerOptions), burst: 32)
             let frames = (0..<2000).map { frame($0) }
             XCTAssertEqual(try sendAll(frames, on: &peerA), frames.count)
             let got = try receive(on: &a, expected: frames.count, seconds: 5)
@@ -270,12 +185,11 @@ final class XdpPortTests: XCTestCase {
         let pair = try openPair(s, o)
         XCTAssertEqual(pair.mode(side: 0), "native")
         var rx = XdpPort(pair: pair, side: 0, burst: 32)
-        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpPortTests.peerOptions), burst: 32)
+        var peer = PcapPort(handle: try PcapPort.Handle(name: s.peerA, options: XdpVethTestCase.peerOptions), burst: 32)
         let sent = (0..<50).map { frame($0, length: 100) }
         XCTAssertEqual(try sendAll(sent, on: &peer), sent.count)
         XCTAssertEqual(try receive(on: &rx, expected: sent.count, seconds: 3), sent)
         assertBalanced(pair)
     }
 
-    // MARK: helpers
 }

@@ -94,8 +94,8 @@ def plan(a):
 
 
 def estimate(s, seconds, quick):
-    return {"pps": seconds + 3.5, "tcp": (1 if quick else 3) + 2.5, "udp": (1 if quick else 3) + 2.5,
-            "ping": (0.4 if quick else 2.2) + 1.8, "pipeline": 1.0 if quick else 3.0}[s.traffic] + (1.5 if s.kind in ("nat",) else 0)
+    return {"pps": seconds + 2.0, "tcp": (1 if quick else 3) + 2.5, "udp": (1 if quick else 3) + 2.5,
+            "ping": (0.4 if quick else 2.2) + 1.8, "pipeline": 1.0 if quick else 2.0}[s.traffic] + (1.0 if s.kind in ("nat",) else 0)
 
 
 def fmt_eta(sec):

@@ -152,10 +152,9 @@ final class Runner {
                                          pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
                                          slot: slot, handOff: handOff, makeProcessor: makeProcessor)
                 case .xdp(let pairs):
-                    try Runner.runWorker(inPort: XdpPort(pair: pairs[worker], side: 0, burst: settings.burst, snaplen: snaplen),
-                                         outPort: XdpPort(pair: pairs[worker], side: 1, burst: settings.burst, snaplen: snaplen),
-                                         pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
-                                         slot: slot, handOff: handOff, makeProcessor: makeProcessor)
+                    try Runner.runXdpWorker(pair: pairs[worker], snaplen: snaplen,
+                                            pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
+                                            slot: slot, handOff: handOff, makeProcessor: makeProcessor)
                 }
             } catch {
                 failure.record(error.message)
@@ -180,6 +179,30 @@ final class Runner {
         } else {
             var worker = Worker(allocator: PlainAllocator(), processor: makeProcessor(), inPort: inPort,
                                 outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
+            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+        }
+    }
+
+    /// A worker on the AF_XDP ports of `pair`, its allocator (cache or plain) wrapped in a
+    /// `UmemAllocator` so that every head freed with a received frame gives the frame back to
+    /// its fill ring.
+    private static func runXdpWorker<P: FrameProcessor & ~Copyable>(
+        pair: XdpPair, snaplen: Int, pool: HeadPool?, cacheConfig: HeadCache.Configuration, inputs: [Side],
+        settings: WorkerSettings, slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, makeProcessor: () -> P
+    ) throws(PortError) {
+        let inPort = XdpPort(pair: pair, side: 0, burst: settings.burst, snaplen: snaplen)
+        let outPort = XdpPort(pair: pair, side: 1, burst: settings.burst, snaplen: snaplen)
+        if let pool {
+            guard let cache = HeadCache(pool: pool, configuration: cacheConfig) else {
+                throw PortError("too many head caches on one pool")
+            }
+            var worker = Worker(allocator: UmemAllocator(base: cache, pair: pair), processor: makeProcessor(), inPort: inPort,
+                                outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
+            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+        } else {
+            var worker = Worker(allocator: UmemAllocator(base: PlainAllocator(), pair: pair), processor: makeProcessor(),
+                                inPort: inPort, outPort: outPort, inputs: inputs, settings: settings, slot: slot,
+                                handOff: handOff)
             try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
         }
     }
