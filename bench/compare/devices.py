@@ -86,7 +86,8 @@ DEVICES = [
            kinds_why="L2 only (no VLAN or NAT)"),
     Device("tcpbridge", L2_KINDS, "tcpbridge (tcpreplay 4), libpcap", program="tcpbridge",
            kinds_why="no VLAN translation nor stateful NAT"),
-    Device("netsniff-ng", L2_KINDS, "netsniff-ng --in/--out (TPACKET ring to ring), one process per direction",
+    Device("netsniff-ng", L2_KINDS, "netsniff-ng --in/--out (TPACKET ring to ring), one process per direction "
+           "(both ways: each filters on its sender's MAC)",
            program="netsniff-ng", kinds_why="L2 only"),
     Device("bridge", L2_KINDS, "the kernel bridge (in the kernel: runs on the sender's core)", kernel=True,
            kinds_why="no VLAN translation"),
@@ -173,12 +174,15 @@ def start(dev, bed, scenario, bins, tmp, limit, cap=None):
     elif dev.name == "tcpbridge":
         cmds.append(pre + pin + ["tcpbridge", "-i", i, "-I", o] + (["-u"] if scenario.direction == "one" else []))
     elif dev.name == "netsniff-ng":
-        pairs = [(i, o)] + ([(o, i)] if scenario.direction != "one" else [])
-        for x, y in pairs:
+        # One process per direction. Each one's capture also sees what the other sends out of its
+        # input, so both ways they would pass frames back and forth for ever: a filter on the
+        # sending host's MAC (tcpbridge's loop guard) keeps each to its own direction.
+        pairs = [(i, o, None)] if scenario.direction == "one" else [(i, o, bed.host_mac("a")), (o, i, bed.host_mac("b"))]
+        for x, y, mac in pairs:
             # --no-sock-mem: leave the global socket memory sysctls alone; then the default ring
             # is too large for them, hence -S.
             cmds.append(pre + pin + ["netsniff-ng", "--in", x, "--out", y, "--silent", "--no-sock-mem",
-                                     "--notouch-irq", "-S", "4MiB"])
+                                     "--notouch-irq", "-S", "4MiB"] + (["--filter", f"ether src {mac}"] if mac else []))
     elif dev.name == "bridge":
         undo = bed.bridge_up()
     elif dev.name == "tc-redirect":

@@ -221,9 +221,20 @@ class Measurer:
                 time.sleep(0.5)
             p = subprocess.run(["timeout", str(count // 50 + 8)] + netns(self.bed.host_ns("a"), "ping", "-n", "-c", str(count),
                                "-i", "0.01", "-W", "1", dst), stdout=subprocess.PIPE, text=True)
-            rtts = sorted(float(l.split("time=")[1].split()[0]) for l in p.stdout.splitlines() if "time=" in l)
+            first = {}        # icmp_seq -> RTT of its first answer (a duplicate is a device's loop)
+            dups = 0
+            for l in p.stdout.splitlines():
+                if "time=" in l and "icmp_seq=" in l:
+                    seq = int(l.split("icmp_seq=")[1].split()[0])
+                    if seq in first:
+                        dups += 1
+                    else:
+                        first[seq] = float(l.split("time=")[1].split()[0])
+            rtts = sorted(first.values())
             if not rtts:
                 raise SetupError("no ping answered")
+            if dups:
+                raise SetupError(f"{dups} duplicate answers: the device loops frames")
             if gens and not gens.alive():
                 raise SetupError(f"trafgen exited during the pings: {gens.why()}")
             p99 = rtts[min(len(rtts) - 1, max(0, int(round(0.99 * len(rtts) + 0.5)) - 1))]

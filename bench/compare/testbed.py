@@ -179,6 +179,11 @@ class Testbed:
         c["out_rx"] = self._stat(self.dut_ns, self.dut_out, "rx_packets")
         return c
 
+    def host_mac(self, side):
+        if self.real:
+            raise SetupError("needs the built-in testbed (both ways on --in/--out)")
+        return self.mac_a if side == "a" else self.mac_b
+
     def dst_mac(self, side):
         """The destination MAC of frames generated on `side`: the gateway's for NAT, else the
         other host's."""
