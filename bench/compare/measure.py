@@ -164,7 +164,11 @@ class Measurer:
                 raise SetupError("warm-up ping failed: no path through the device")
             srv = subprocess.Popen(["timeout", str(t + 10)] + netns(self.bed.host_ns("b"), "taskset", "-c", "0", "iperf3",
                                    "-s", "-1"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            time.sleep(0.4)
+            for _ in range(30):   # until the server listens (up to 3 s)
+                ss = run(netns(self.bed.host_ns("b"), "ss", "-ltnH", "sport = :5201"), check=False).stdout
+                if ss.strip():
+                    break
+                time.sleep(0.1)
             c0 = self.bed.counters()
             u0, s0 = cpu_of(r) if r.pids else (0, 0)
             cmd = netns(self.bed.host_ns("a"), "taskset", "-c", "0", "iperf3", "-c", dst, "-t", str(t), "-J")

@@ -223,7 +223,10 @@ def write(folder):
           f"- frame-rate windows {meta['seconds']} s; devices alternate round by round within each scenario; "
           "figures are medians (min–max) over the rounds; ratios are to `forwarder --alloc cache` (fwd-cache)",
           "- CPU s/Mframe is the device's own processes (user + system) per million frames delivered; the kernel "
-          "devices (bridge, tc-redirect, kernel-nat) run in softirq on the generator's core and have none", "",
+          "devices (bridge, tc-redirect, kernel-nat) run in softirq on the generator's core and have none"]
+    if meta.get("note"):
+        md.append(f"- note: {meta['note']}")
+    md += ["",
           "## The issue's bars, checked on this run", ""]
     for text, ok in bars(st):
         md.append(f"- {'PASS' if ok else 'FAIL' if ok is False else 'report'}: {text}")
