@@ -157,29 +157,25 @@ def bars(st):
     x = r("nat-64-f10000", REF, "kernel-nat", "delivered_kpps")
     out.append((f"VLAN NAT 64 B, 10,000 flows: fwd-cache / kernel-nat pps = {f(x, 2)} (bar ≥ 1.5)",
                 None if x is None else x >= 1.5))
-    worse = []
-    n = 0
-    for s in st.scenarios():
-        c, p = st.med(s, REF, "cpu_s_per_mframe"), st.med(s, "fwd-plain", "cpu_s_per_mframe")
-        if c is not None and p is not None:
-            n += 1
-            if not c < p:
-                worse.append(f"{s} ({c:.3f} vs {p:.3f})")
-    out.append((f"CPU s/Mframe, cache below plain on glibc: {n - len(worse)} of {n} scenarios"
-                + (f"; not in {', '.join(worse)}" if worse else ""), None if n == 0 else not worse))
+    def below_plain(key):
+        """(scenarios with both, those where the cache is not below plain on glibc)"""
+        both, worse = 0, []
+        for s in st.scenarios():
+            c, p = st.med(s, REF, key), st.med(s, "fwd-plain", key)
+            if c is not None and p is not None:
+                both += 1
+                if not c < p:
+                    worse.append(f"{s} ({c:.3f} vs {p:.3f})")
+        return both, (f"{both - len(worse)} of {both} scenarios" + (f"; not in {', '.join(worse)}" if worse else "")), worse
+
+    n, text, worse = below_plain("cpu_s_per_mframe")
+    out.append((f"CPU s/Mframe, cache below plain on glibc: {text}", None if n == 0 else not worse))
     # The allocator's own share shows in user time; system time (the kernel's AF_PACKET path,
     # ~90 % of the total) moves with the offered rate from round to round.
-    worse = []
-    n = 0
-    for s in st.scenarios():
-        c, p = st.med(s, REF, "cpu_user_s_per_mframe"), st.med(s, "fwd-plain", "cpu_user_s_per_mframe")
-        if c is not None and p is not None:
-            n += 1
-            if not c < p:
-                worse.append(f"{s} ({c:.3f} vs {p:.3f})")
+    n, text, _ = below_plain("cpu_user_s_per_mframe")
     if n:
-        out.append((f"user CPU s/Mframe (the process's own code, the allocator's share), cache below plain on glibc: "
-                    f"{n - len(worse)} of {n} scenarios" + (f"; not in {', '.join(worse)}" if worse else ""), None))
+        out.append((f"user CPU s/Mframe (the process's own code, the allocator's share), cache below plain on glibc: {text}",
+                    None))
     for m in PLAINS[1:]:
         parts = []
         for s in st.scenarios():
@@ -277,6 +273,22 @@ def plots(st, folder):
         lo, hi = st.span(s, d, k)
         return m * scale, (m - lo) * scale, (hi - m) * scale
 
+    def save(fig, name):
+        fig.tight_layout()
+        fig.savefig(os.path.join(folder, name), dpi=90)
+        plt.close(fig)
+        made.append(name)
+
+    def allocator_bars(ax, scenarios, key):
+        """One group of bars per scenario, one bar per allocator present (median, min–max)."""
+        allocs = [a for a in ALLOCATORS if any(st.med(s, a, key) for s in scenarios)]
+        wdt = 0.8 / max(1, len(allocs))
+        for i, a in enumerate(allocs):
+            pts = [(j + i * wdt, err(s, a, key)) for j, s in enumerate(scenarios) if st.med(s, a, key)]
+            ax.bar([x for x, _ in pts], [v[0] for _, v in pts], wdt, yerr=[[v[1] for _, v in pts], [v[2] for _, v in pts]],
+                   capsize=2, label=a if a not in MALLOC_OF else f"plain on {MALLOC_OF[a]}")
+        ax.set_xticks([j + 0.4 - wdt / 2 for j in range(len(scenarios))])
+
     # 1. frame rate by device, one panel per scenario
     pps = [s for s in st.scenarios() if SCEN.get(s) and SCEN[s].traffic == "pps"
            and any(st.med(s, d, "delivered_kpps") for d in st.devices(s))]
@@ -296,39 +308,20 @@ def plots(st, folder):
             ax.set_xlabel("delivered kpps (median, min–max)", fontsize=7)
         for ax in list(axes.flat)[len(pps):]:
             ax.axis("off")
-        fig.tight_layout()
-        fig.savefig(os.path.join(folder, "pps.png"), dpi=90)
-        plt.close(fig)
-        made.append("pps.png")
+        save(fig, "pps.png")
     # 2. CPU per frame: the cache against each plain allocator; total, and the user part (the
     # process's own code, where the allocator's cost is), frame-rate scenarios only
     sc = [s for s in st.scenarios() if SCEN.get(s) and SCEN[s].traffic == "pps" and st.med(s, REF, "cpu_s_per_mframe")
           and any(st.med(s, p, "cpu_s_per_mframe") for p in PLAINS)]
     if sc:
         fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.0 * len(sc)), 8))
-        allocs = [a for a in ALLOCATORS if any(st.med(s, a, "cpu_s_per_mframe") for s in sc)]
-        wdt = 0.8 / len(allocs)
         for ax, key, what in ((axes[0], "cpu_s_per_mframe", "user + system"), (axes[1], "cpu_user_s_per_mframe", "user only")):
-            for i, a in enumerate(allocs):
-                xs, ys, lo, hi = [], [], [], []
-                for j, s in enumerate(sc):
-                    if st.med(s, a, key):
-                        m, l, h = err(s, a, key)
-                        xs.append(j + i * wdt)
-                        ys.append(m)
-                        lo.append(l)
-                        hi.append(h)
-                label = a if a not in MALLOC_OF else f"plain on {MALLOC_OF[a]}"
-                ax.bar(xs, ys, wdt, yerr=[lo, hi], label=label, capsize=2)
-            ax.set_xticks([j + 0.4 - wdt / 2 for j in range(len(sc))])
+            allocator_bars(ax, sc, key)
             ax.set_xticklabels(sc, rotation=30, ha="right", fontsize=8)
             ax.set_ylabel(f"CPU s per Mframe, {what}")
         axes[0].set_title("The head cache against plain malloc/free on four allocators (median, min–max)")
         axes[0].legend(fontsize=8, ncol=3)
-        fig.tight_layout()
-        fig.savefig(os.path.join(folder, "cpu_per_frame.png"), dpi=90)
-        plt.close(fig)
-        made.append("cpu_per_frame.png")
+        save(fig, "cpu_per_frame.png")
     # 3. cost per frame as flows, frame size and burst grow
     axes_def = [("NAT flows", [("nat-64-f1", 1), ("nat-64-f1000", 1000), ("nat-64-f10000", 10000), ("nat-64-f100000", 100000)], True),
                 ("frame bytes (L2 one way)", [("l2-64-oneway", 64), ("l2-512-oneway", 512), ("l2-1500-oneway", 1500)], False),
@@ -348,28 +341,15 @@ def plots(st, folder):
             ax.set_xlabel(title)
             ax.set_ylabel("CPU s per million frames")
             ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(folder, "cost_scaling.png"), dpi=90)
-        plt.close(fig)
-        made.append("cost_scaling.png")
+        save(fig, "cost_scaling.png")
     # 4. the in-memory pipeline: the allocator's share with the kernel out of the way
     pl = [s for s in st.scenarios() if s.startswith("pipeline-")]
     if pl:
         fig, ax = plt.subplots(figsize=(8, 4))
-        allocs = [a for a in ALLOCATORS if any(st.med(s, a, "ns_per_frame") for s in pl)]
-        wdt = 0.8 / max(1, len(allocs))
-        for i, a in enumerate(allocs):
-            xs = [j + i * wdt for j, s in enumerate(pl) if st.med(s, a, "ns_per_frame")]
-            vals = [err(s, a, "ns_per_frame") for s in pl if st.med(s, a, "ns_per_frame")]
-            ax.bar(xs, [v[0] for v in vals], wdt, yerr=[[v[1] for v in vals], [v[2] for v in vals]], capsize=2,
-                   label=a if a not in MALLOC_OF else f"plain on {MALLOC_OF[a]}")
-        ax.set_xticks([j + 0.4 - wdt / 2 for j in range(len(pl))])
+        allocator_bars(ax, pl, "ns_per_frame")
         ax.set_xticklabels(pl)
         ax.set_ylabel("ns per frame (median, min–max)")
         ax.set_title("In memory: the real Worker, no kernel")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(folder, "pipeline.png"), dpi=90)
-        plt.close(fig)
-        made.append("pipeline.png")
+        save(fig, "pipeline.png")
     return made
