@@ -8,7 +8,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 for a in "$@"; do
-    if [[ $a == -h || $a == --help || $a == --report-only* ]]; then
+    if [[ $a == -h || $a == --help || $a == --list || $a == --report-only* ]]; then
         exec /usr/bin/python3 "$REPO/bench/compare/compare.py" "$@"
     fi
 done
