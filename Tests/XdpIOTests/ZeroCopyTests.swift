@@ -127,7 +127,7 @@ final class ZeroCopyTests: XdpVethTestCase {
                 heads.put(head)
                 usleep(1000)
             }
-            throw XCTSkip("no frame arrived")
+            return try XCTUnwrap(nil as PacketHead?, "no frame arrived on \(port.name) within 3 s")
         }
 
         // Push: received on side 0, tagged in place, sent on side 1.
