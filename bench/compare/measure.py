@@ -63,7 +63,7 @@ def rss_of(r):
     return max(v) if v else None
 
 
-def forwarder_figures(path, frames_hint):
+def forwarder_figures(path):
     """Ring drops, forwarder drops, cache hit rate and refills per Mframe from --json."""
     out = {}
     try:
@@ -142,7 +142,7 @@ class Measurer:
                 row.update(cpu_user_s_per_mframe=(u1 - u0) / mf, cpu_sys_s_per_mframe=(s1 - s0) / mf,
                            cpu_s_per_mframe=((u1 - u0) + (s1 - s0)) / mf, dut_busy_pct=100 * ((u1 - u0) + (s1 - s0)) / dt)
             if r.json_path:
-                row.update(forwarder_figures(r.json_path, delivered))
+                row.update(forwarder_figures(r.json_path))
             return row
         finally:
             if gens:
@@ -156,7 +156,7 @@ class Measurer:
     def tcp(self, scenario, dev):
         t = 1 if self.quick else 3
         udp = scenario.traffic == "udp"
-        dst = {"nat": "203.0.113.2", "knat": "203.0.113.2"}.get(self.bed.kind, "10.77.0.2")
+        dst = self.bed.host_addr("b")
         r = srv = None
         try:
             r = D.start(dev, self.bed, scenario, self.bins, self.tmp, t + 12)
@@ -202,7 +202,7 @@ class Measurer:
                            cpu_s_per_mframe=((u1 - u0) + (s1 - s0)) / mf)
             r.stop()
             if r.json_path:
-                row.update(forwarder_figures(r.json_path, frames))
+                row.update(forwarder_figures(r.json_path))
             return row
         finally:
             if srv and srv.poll() is None:
@@ -214,7 +214,7 @@ class Measurer:
     # -- ping -----------------------------------------------------------------------------
     def ping(self, scenario, dev):
         count = 20 if self.quick else 200
-        dst = {"nat": "203.0.113.2", "knat": "203.0.113.2"}.get(self.bed.kind, "10.77.0.2")
+        dst = self.bed.host_addr("b")
         r = gens = None
         try:
             r = D.start(dev, self.bed, scenario, self.bins, self.tmp, count // 100 + 14)

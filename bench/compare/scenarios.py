@@ -106,13 +106,9 @@ def trafgen_config(bed, side, size, flows):
     sa = bed.mac_a if side == "a" else bed.mac_b
     if kind == "real":
         sa = bed.real.get("src_mac") or "00:00:00:00:00:01"
-    src, dst = {"l2": ("10.77.0.1", "10.77.0.2"), "real": ("10.77.0.1", "10.77.0.2"),
-                "l2vlan": ("10.77.0.1", "10.77.0.2"), "nat": ("192.168.10.2", "203.0.113.2"),
-                "knat": ("192.168.10.2", "203.0.113.2")}[kind]
-    if side == "b":
-        src, dst = dst, src
-    vid = {"l2vlan": (10, 20), "nat": (10, 20)}.get(kind)
-    tag = [f"  vlan(id={vid[0] if side == 'a' else vid[1]}),"] if vid else []
+    src, dst = bed.host_addr(side), bed.host_addr("b" if side == "a" else "a")
+    vid = bed.host_vlan(side)
+    tag = [f"  vlan(id={vid}),"] if vid else []
     eth = [f"  eth(da={da}, sa={sa}" + ("" if vid else ", type=0x0800") + "),"] + tag
     ip = f"  ipv4(saddr={src}, daddr={dst}, ttl=64),"
     fill = f"  fill(0x00, {size - 4 - 42})"

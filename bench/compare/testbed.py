@@ -27,7 +27,8 @@ KIND_ARGS = {
             "--vlan-in", "10", "--vlan-out", "20"],
     "knat": ["--addr-a", "192.168.10.2/24", "--gw-a", "192.168.10.1", "--addr-b", "203.0.113.2/24"],
 }
-ADDR = {"l2": ("10.77.0.1", "10.77.0.2"), "l2vlan": ("10.77.0.1", "10.77.0.2"),
+# Host A's and host B's addresses, and their VLANs, per kind (as KIND_ARGS sets them up).
+ADDR = {"l2": ("10.77.0.1", "10.77.0.2"), "real": ("10.77.0.1", "10.77.0.2"), "l2vlan": ("10.77.0.1", "10.77.0.2"),
         "nat": ("192.168.10.2", "203.0.113.2"), "knat": ("192.168.10.2", "203.0.113.2")}
 VLAN = {"l2vlan": (10, 20), "nat": (10, 20)}
 
@@ -194,8 +195,16 @@ class Testbed:
             return run(netns(self.dut_ns, "cat", f"/sys/class/net/{dev}/address")).stdout.strip()
         return self.mac_b if side == "a" else self.mac_a
 
+    def host_addr(self, side):
+        return ADDR[self.kind][0 if side == "a" else 1]
+
+    def host_vlan(self, side):
+        """The VLAN host `side` speaks, or None (untagged)."""
+        v = VLAN.get(self.kind)
+        return None if v is None else v[0 if side == "a" else 1]
+
     def ping_ok(self, tries=3):
-        dst = ADDR.get(self.kind, ADDR["l2"])[1]
+        dst = self.host_addr("b")
         for _ in range(tries):
             if run(netns(self.host_ns("a"), "ping", "-n", "-q", "-c", "1", "-W", "1", dst), check=False).returncode == 0:
                 return True
