@@ -170,16 +170,11 @@ final class Runner {
         settings: WorkerSettings, slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, makeProcessor: () -> P
     ) throws(PortError) {
         if let pool {
-            guard let cache = HeadCache(pool: pool, configuration: cacheConfig) else {
-                throw PortError("too many head caches on one pool")
-            }
-            var worker = Worker(allocator: cache, processor: makeProcessor(), inPort: inPort,
-                                outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
-            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+            try run(allocator: try cache(pool, cacheConfig), inPort: inPort, outPort: outPort, inputs: inputs,
+                    settings: settings, slot: slot, handOff: handOff, processor: makeProcessor())
         } else {
-            var worker = Worker(allocator: PlainAllocator(), processor: makeProcessor(), inPort: inPort,
-                                outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
-            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+            try run(allocator: PlainAllocator(), inPort: inPort, outPort: outPort, inputs: inputs, settings: settings,
+                    slot: slot, handOff: handOff, processor: makeProcessor())
         }
     }
 
@@ -193,18 +188,29 @@ final class Runner {
         let inPort = XdpPort(pair: pair, side: 0, burst: settings.burst, snaplen: snaplen)
         let outPort = XdpPort(pair: pair, side: 1, burst: settings.burst, snaplen: snaplen)
         if let pool {
-            guard let cache = HeadCache(pool: pool, configuration: cacheConfig) else {
-                throw PortError("too many head caches on one pool")
-            }
-            var worker = Worker(allocator: UmemAllocator(base: cache, pair: pair), processor: makeProcessor(), inPort: inPort,
-                                outPort: outPort, inputs: inputs, settings: settings, slot: slot, handOff: handOff)
-            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+            try run(allocator: UmemAllocator(base: try cache(pool, cacheConfig), pair: pair), inPort: inPort, outPort: outPort,
+                    inputs: inputs, settings: settings, slot: slot, handOff: handOff, processor: makeProcessor())
         } else {
-            var worker = Worker(allocator: UmemAllocator(base: PlainAllocator(), pair: pair), processor: makeProcessor(),
-                                inPort: inPort, outPort: outPort, inputs: inputs, settings: settings, slot: slot,
-                                handOff: handOff)
-            try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
+            try run(allocator: UmemAllocator(base: PlainAllocator(), pair: pair), inPort: inPort, outPort: outPort,
+                    inputs: inputs, settings: settings, slot: slot, handOff: handOff, processor: makeProcessor())
         }
+    }
+
+    private static func cache(_ pool: HeadPool, _ configuration: HeadCache.Configuration) throws(PortError) -> HeadCache {
+        guard let cache = HeadCache(pool: pool, configuration: configuration) else {
+            throw PortError("too many head caches on one pool")
+        }
+        return cache
+    }
+
+    /// Builds the worker and runs it until a stop is requested.
+    private static func run<A: HeadAllocator & ~Copyable, IO: PacketPort & ~Copyable, P: FrameProcessor & ~Copyable>(
+        allocator: consuming A, inPort: consuming IO, outPort: consuming IO, inputs: [Side], settings: WorkerSettings,
+        slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, processor: consuming P
+    ) throws(PortError) {
+        var worker = Worker(allocator: allocator, processor: processor, inPort: inPort, outPort: outPort, inputs: inputs,
+                            settings: settings, slot: slot, handOff: handOff)
+        try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
     }
 
     /// Each worker's counters (its threads summed), in worker order.
