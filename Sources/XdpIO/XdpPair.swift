@@ -93,10 +93,10 @@ public final class XdpPair: @unchecked Sendable {
         cxdp_close_pair(pair, timeoutMilliseconds, &c)
         closed = true
         var problem: String?
+        func of(_ pair: (UInt32, UInt32), _ side: Int) -> UInt32 { side == 0 ? pair.0 : pair.1 }
         for side in 0..<2 {
-            let k = side == 0 ? c.rx_kernel.0 : c.rx_kernel.1, h = side == 0 ? c.rx_held.0 : c.rx_held.1
-            let s = side == 0 ? c.rx_sending.0 : c.rx_sending.1, st = side == 0 ? c.rx_stash.0 : c.rx_stash.1
-            let f = side == 0 ? c.tx_free.0 : c.tx_free.1, t = side == 0 ? c.tx_kernel.0 : c.tx_kernel.1
+            let k = of(c.rx_kernel, side), h = of(c.rx_held, side), s = of(c.rx_sending, side), st = of(c.rx_stash, side)
+            let f = of(c.tx_free, side), t = of(c.tx_kernel, side)
             if k + h + s + st != c.per_partition || f + t != c.per_partition {
                 problem = "side \(side): states rx-kernel \(k) rx-held \(h) rx-sending \(s) rx-stash \(st) tx-free \(f) "
                     + "tx-kernel \(t), partition \(c.per_partition)"

@@ -28,6 +28,8 @@ public struct XdpPort: PacketPort, ~Copyable {
     /// Per frame of a burst: its UMEM address (RX: the frame; TX: the first data byte, or
     /// CXDP_NO_FRAME for a copy).
     private let addresses: UnsafeMutablePointer<UInt64>
+    /// Per frame received: where its data starts in the UMEM frame (after the kernel's headroom).
+    private let offsets: UnsafeMutablePointer<UInt32>
 
     /// The port on `pair`'s socket `side` (0: the first interface) for bursts of up to `burst`.
     public init(pair: XdpPair, side: Int, burst: Int, snaplen: Int = 65535) {
@@ -41,9 +43,13 @@ public struct XdpPort: PacketPort, ~Copyable {
         frameSize = cxdp_frame_size(pair.pair)
         vectors = BurstVectors(capacity: burst, errorTextSize: 256)
         addresses = .allocate(capacity: burst)
+        offsets = .allocate(capacity: burst)
     }
 
-    deinit { addresses.deallocate() }
+    deinit {
+        addresses.deallocate()
+        offsets.deallocate()
+    }
 
     public var pollDescriptor: Int32 { cxdp_fd(umem, Int32(side)) }
 
@@ -52,12 +58,12 @@ public struct XdpPort: PacketPort, ~Copyable {
 
     public mutating func receive(into heads: UnsafeMutablePointer<PacketHead>, count: Int) throws(PortError) -> Int {
         let n = min(count, vectors.capacity)
-        let got = cxdp_rx_frames(umem, Int32(side), Int32(n), addresses, vectors.sizes, vectors.lengths,
+        let got = cxdp_rx_frames(umem, Int32(side), Int32(n), addresses, offsets, vectors.lengths,
                                  vectors.errorText, vectors.errorTextSize)
         guard got >= 0 else { throw PortError("\(name): receive failed: \(vectors.error)") }
         for i in 0..<Int(got) {
             let address = addresses[i], length = vectors.lengths[i]
-            heads[i].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: vectors.sizes[i],
+            heads[i].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: offsets[i],
                            length: min(length, snaplen), wireLength: length)
         }
         return Int(got)
