@@ -742,11 +742,7 @@ int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, con
         } else {
             uint64_t base = f - f % p->frame_size;
             if (f % p->frame_size + lens[k] > p->frame_size) { e = EMSGSIZE; break; }
-            if (base >= p->area_len || (partition(p, base / p->frame_size) & 1) || p->state[base / p->frame_size] != ST_RX_HELD) {
-                p->violations++;  // not a frame a head holds (sent twice, or not ours)
-                e = EINVAL;
-                break;
-            }
+            if (rx_owner(p, base, ST_RX_HELD) < 0) { e = EINVAL; break; }  // not a frame a head holds (sent twice, or not ours)
             p->state[base / p->frame_size] = ST_RX_SENDING;  // tentatively: a second use in this burst is refused
         }
     }
