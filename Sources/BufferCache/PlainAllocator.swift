@@ -47,21 +47,24 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
         free(UnsafeMutableRawPointer(head.meta))
     }
 
-    /// Heads without a buffer (see the type's comment).
+    /// A head without a buffer (see the type's comment): the head's one malloc.
+    @inlinable
+    mutating func getForFrame() -> PacketHead? {
+        guard let raw = malloc(MemoryLayout<HeadMeta>.stride) else { return failed() }
+        let meta = raw.bindMemory(to: HeadMeta.self, capacity: 1)
+        meta.initialize(to: HeadMeta(buffer: raw, capacity: 0))
+        let head = PacketHead(meta)
+        head.reset(headroom: 0, owner: 0)
+        _counters.gets &+= 1
+        return head
+    }
+
     @inlinable
     public mutating func getBulkForFrames(into heads: UnsafeMutablePointer<PacketHead>, count n: Int) -> Int {
         for i in 0..<n {
-            guard let raw = malloc(MemoryLayout<HeadMeta>.stride) else {
-                _ = failed()
-                return i
-            }
-            let meta = raw.bindMemory(to: HeadMeta.self, capacity: 1)
-            meta.initialize(to: HeadMeta(buffer: raw, capacity: 0))
-            let head = PacketHead(meta)
-            head.reset(headroom: 0, owner: 0)
+            guard let head = getForFrame() else { return i }
             heads[i] = head
         }
-        _counters.gets &+= UInt64(n)
         return n
     }
 
