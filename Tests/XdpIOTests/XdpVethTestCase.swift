@@ -115,6 +115,16 @@ class XdpVethTestCase: XCTestCase {
 
     /// Between calls: every frame in one state, the counts add up, no head holds a frame, and
     /// every RX frame given back is in its fill ring or its stash.
+    /// Polls `port` for up to `seconds` until one frame lands in `head`; returns 1, or 0 if none came.
+    func receiveOne(into head: inout PacketHead, on port: inout XdpPort, seconds: Double = 3) throws -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try withUnsafeMutablePointer(to: &head, { try port.receive(into: $0, count: 1) }) == 1 { return 1 }
+            usleep(1000)
+        }
+        return 0
+    }
+
     func assertBalanced(_ pair: XdpPair, file: StaticString = #filePath, line: UInt = #line) {
         let c = pair.census()
         XCTAssertNil(c.problem, file: file, line: line)
