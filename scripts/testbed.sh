@@ -26,6 +26,8 @@ usage:
       --sink-drop a|b          nftables netdev ingress rule dropping everything host A/B receives
       --ipv6                   keep IPv6 on the host ends (the root-ns ends never have it)
       --mtu N                  MTU on all four ends (default: kernel default 1500)
+      --queues N               N TX and N RX queues on all four ends (default 1): a host's flows
+                               spread over its veth's queues, for AF_XDP with a socket per queue
   $PROG down PREFIX            remove everything (never fails if already gone)
   $PROG exec PREFIX a|b CMD... run CMD in host A's / host B's namespace
   $PROG mac PREFIX a|b         print the MAC address of host A's / host B's interface
@@ -118,7 +120,7 @@ set_offloads() {
 do_up() {
     local p="$1"; shift
     local addr_a="10.77.0.1/24" addr_b="10.77.0.2/24" gw_a="" gw_b=""
-    local vlan_in="" vlan_out="" offloads="off" sink_drop="" ipv6=0 mtu=""
+    local vlan_in="" vlan_out="" offloads="off" sink_drop="" ipv6=0 mtu="" queues=1
     while (( $# )); do
         case "$1" in
             --addr-a) addr_a="${2:?--addr-a needs CIDR}"; shift 2 ;;
@@ -133,6 +135,8 @@ do_up() {
                 [[ "$sink_drop" =~ ^[ab]$ ]] || die "bad --sink-drop '$sink_drop' (a|b)" ;;
             --ipv6) ipv6=1; shift ;;
             --mtu) mtu="${2:?--mtu needs N}"; [[ "$mtu" =~ ^[0-9]+$ ]] || die "bad --mtu"; shift 2 ;;
+            --queues) queues="${2:?--queues needs N}"; shift 2
+                [[ "$queues" =~ ^[0-9]+$ ]] && (( queues >= 1 && queues <= 64 )) || die "bad --queues '$queues' (1..64)" ;;
             *) die "up: unknown option '$1' (see '$PROG help')" ;;
         esac
     done
@@ -151,8 +155,9 @@ do_up() {
 
     ip netns add "$nsa"
     ip netns add "$nsb"
-    ip link add "$a0" type veth peer name "$a1"
-    ip link add "$b0" type veth peer name "$b1"
+    local q=(numtxqueues "$queues" numrxqueues "$queues")
+    ip link add "$a0" "${q[@]}" type veth peer name "$a1" "${q[@]}"
+    ip link add "$b0" "${q[@]}" type veth peer name "$b1" "${q[@]}"
     ip link set "$a0" netns "$nsa"
     ip link set "$b0" netns "$nsb"
 

@@ -558,7 +558,8 @@ cxdp_status cxdp_open_pair(const char *if0, const char *if1, const cxdp_options 
         if (mode == CXDP_MODE_AUTO) {
             char driver[64] = "";
             cxdp_driver(names[i], driver, sizeof driver);
-            mode = strcmp(driver, "veth") == 0 && !opts->zero_copy ? CXDP_MODE_GENERIC : CXDP_MODE_NATIVE;
+            mode = strcmp(driver, "veth") == 0 && !opts->zero_copy && opts->queue_count <= 1 ? CXDP_MODE_GENERIC
+                                                                                            : CXDP_MODE_NATIVE;
         }
         r = create_socket(p, s, names[i], opts, mode);
         if (r == -EOPNOTSUPP && opts->mode == CXDP_MODE_AUTO && mode == CXDP_MODE_NATIVE && !opts->zero_copy) {

@@ -12,6 +12,12 @@ public struct XdpError: Error, Equatable {
     public let interface: String
     public let message: String
 
+    init(_ name: String, kind: Kind, message: String) {
+        self.kind = kind
+        interface = name
+        self.message = message
+    }
+
     init(_ name: String, status: cxdp_status, detail: String, options: XdpOptions) {
         kind = Kind(status)
         interface = name

@@ -7,6 +7,9 @@ public final class XdpInterface: @unchecked Sendable {
     public let name: String
     /// The id of a leftover program of a crashed forwarder that was removed, if any.
     public let removedLeftover: UInt32?
+    /// RX queues (sysfs), nil when unknown. A queue no socket is bound to keeps its frames in the
+    /// kernel stack (the program passes them), so a run covers all of them or says it does not.
+    public let rxQueues: UInt32?
 
     public init(name: String, options: XdpOptions = XdpOptions()) throws(XdpError) {
         self.name = name
@@ -15,6 +18,8 @@ public final class XdpInterface: @unchecked Sendable {
         let status = cxdp_prepare_interface(name, &removed, &err, err.count)
         guard status == .CXDP_OK else { throw XdpError(name, status: status, detail: String(xdpText: err), options: options) }
         removedLeftover = removed == 0 ? nil : removed
+        let queues = cxdp_rx_queues(name)
+        rxQueues = queues > 0 ? UInt32(queues) : nil
     }
 
     deinit { XdpInterface.release(name) }

@@ -57,7 +57,8 @@ public final class XdpPair: @unchecked Sendable {
         self.options = options
         var err = [CChar](repeating: 0, count: 512)
         var opts = cxdp_options(mode: Int32(options.mode.cValue), zero_copy: options.zeroCopy ? 1 : 0,
-                                queue: options.queue, ring_size: options.ringSize, frame_size: options.frameSize)
+                                queue: options.queue, queue_count: options.queueCount, ring_size: options.ringSize,
+                                frame_size: options.frameSize)
         var opened: OpaquePointer?
         var failed: Int32 = -1
         let status = cxdp_open_pair(interfaces.0.name, interfaces.1.name, &opts, &opened, &failed, &err, err.count)
@@ -69,6 +70,28 @@ public final class XdpPair: @unchecked Sendable {
     }
 
     deinit { if !closed { cxdp_close_pair(pair, 200, nil) } }
+
+    /// One pair per queue of `options.queue ..< options.queue + options.queueCount`, in queue
+    /// order (pair i for worker i). Every queue must exist on both interfaces: checked for all
+    /// before the first socket, so that the error names the whole range and its fix.
+    public static func perQueue(_ interfaces: (XdpInterface, XdpInterface), options: XdpOptions) throws(XdpError) -> [XdpPair] {
+        let count = max(options.queueCount, 1), last = options.queue + count - 1
+        for i in [interfaces.0, interfaces.1] {
+            guard let queues = i.rxQueues, last >= queues, count > 1 else { continue }
+            let fewer = options.queue < queues ? "--workers \(queues - options.queue) or fewer" : "an --xdp-queue below \(queues)"
+            throw XdpError(i.name, kind: .noSuchQueue, message: "\(i.name): AF_XDP: \(count) workers from --xdp-queue "
+                + "\(options.queue) need queues \(options.queue)-\(last), and the interface has \(queues) RX queue"
+                + "\(queues == 1 ? "" : "s"); use \(fewer), or give it more queues (ethtool -L \(i.name) combined "
+                + "\(last + 1); a veth: numrxqueues and numtxqueues when it is created)")
+        }
+        var pairs: [XdpPair] = []
+        for q in options.queue...last {
+            var one = options
+            one.queue = q
+            pairs.append(try XdpPair(interfaces, options: one))
+        }
+        return pairs
+    }
 
     /// The mode each socket's program runs in ("native" or "generic").
     public func mode(side: Int) -> String { cxdp_mode(pair, Int32(side)) == Int32(CXDP_MODE_NATIVE) ? "native" : "generic" }

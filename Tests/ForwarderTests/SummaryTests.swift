@@ -4,6 +4,7 @@ import Nat44
 import Pipeline
 import Telemetry
 import XCTest
+import XdpIO
 @testable import Forwarder
 
 /// The stats line and the summaries are built from values only (snapshots, pool and kernel
@@ -52,6 +53,41 @@ final class SummaryTests: XCTestCase {
         XCTAssertEqual(pcap["eth0"]?["received"], 1003)
         XCTAssertEqual(pcap["eth1"], [:], "counters that could not be read are left out")
         XCTAssertTrue(json["nat"] is NSNull)
+    }
+
+    func testXdpSocketCountersAreInTextAndJSON() throws {
+        let o = try parsedOptions("eth0 eth1 --io xdp --workers 2 --xdp-queue 1 --json")
+        var c = XdpSocketCounters()
+        c.rxFrames = 100
+        c.txFrames = 90
+        c.txCopied = 2
+        c.recycled = 10
+        c.rxDropped = 7
+        c.rxFillRingEmpty = 7
+        var summary = Summary(options: o, totals: snapshot(frames: 90), pool: nil, kernel: [], elapsed: 1, stop: .duration)
+        summary.xdp = XdpReport(firstQueue: 1, lastQueue: 2, zeroCopy: false,
+                                interfaces: [("eth0", "native", c + c), ("eth1", "generic", nil)])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
+        XCTAssertEqual(json["io"] as? String, "xdp")
+        let xdp = try XCTUnwrap(json["xdp"] as? [String: Any])
+        XCTAssertEqual(xdp["first_queue"] as? Int, 1)
+        XCTAssertEqual(xdp["last_queue"] as? Int, 2)
+        let interfaces = try XCTUnwrap(xdp["interfaces"] as? [String: [String: Any]])
+        XCTAssertEqual(interfaces["eth0"]?["mode"] as? String, "native")
+        XCTAssertEqual(interfaces["eth0"]?["rx_frames"] as? Int, 200, "the workers' pairs summed")
+        XCTAssertEqual(interfaces["eth0"]?["tx_copied"] as? Int, 4)
+        XCTAssertEqual(interfaces["eth0"]?["rx_fill_ring_empty"] as? Int, 14)
+        XCTAssertEqual(interfaces["eth1"]?.count, 1, "unreadable counters are left out: \(interfaces["eth1"] ?? [:])")
+        let lines = summary.textLines().filter { $0.hasPrefix("  xdp ") }
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertTrue(lines[0].hasPrefix("  xdp eth0 (native, queues 1-2, copy): rx 200, tx 180 (4 copied)"), lines[0])
+        XCTAssertTrue(lines[0].contains("kernel drops 14 (RX ring full 0, fill ring empty 14)"), lines[0])
+        XCTAssertTrue(lines[1].hasSuffix("counters unreadable"), lines[1])
+        let pcap = Summary(options: try parsedOptions("eth0 eth1 --json"), totals: snapshot(frames: 10), pool: nil,
+                           kernel: [], elapsed: 1, stop: .duration)
+        let pj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(pcap.json().utf8)) as? [String: Any])
+        XCTAssertEqual(pj["io"] as? String, "pcap")
+        XCTAssertTrue(pj["xdp"] is NSNull)
     }
 
     func testErrorStopIsReportedInTextAndJSON() throws {

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from harness import forwarder_io
 from netns_io import Capture, Markers, build_frame, compare_exactly_once, ns_counter, send_frames
 
 N = 500
@@ -76,6 +77,18 @@ def test_json_counters_equal_far_end(testbed, forwarder, alloc):
     for ifname in (tb.in_if, tb.out_if):
         assert ifname in j["pcap"], j["pcap"]
         assert j["pcap"][ifname]["dropped"] == 0, j["pcap"]
+    if forwarder_io() != "auto":
+        assert j["io"] == forwarder_io(), (j["io"], forwarder_io())
+    if j["io"] == "xdp":
+        x = j["xdp"]["interfaces"]
+        # The sockets' own counts agree with the directions', and L2 sends every frame by its
+        # UMEM address: nothing copied, every received frame sent or given back.
+        assert x[tb.in_if]["rx_frames"] == io["rx_frames"] and x[tb.out_if]["tx_frames"] == io["tx_frames"], x
+        assert x[tb.out_if]["rx_frames"] == oi["rx_frames"] and x[tb.in_if]["tx_frames"] == oi["tx_frames"], x
+        for ifname in (tb.in_if, tb.out_if):
+            assert x[ifname]["tx_copied"] == 0 and x[ifname]["rx_dropped"] == 0, x
+    else:
+        assert j["xdp"] is None, j["xdp"]
     # Every packet head went back: no leak.
     if "allocator" in j:
         assert j["allocator"]["gets"] == j["allocator"]["puts"], j["allocator"]

@@ -21,9 +21,12 @@ import struct
 import threading
 import time
 
+import secrets
+
 import pytest
 
-from harness import check_worker_summary, run_forwarder_once
+import harness
+from harness import check_worker_summary, forwarder_io, run_forwarder_once
 from netns_io import (Capture, Flooder, Markers, compare_exactly_once, eth_header, ipv4_frame,
                       send_frames, udp_datagram)
 from test_errors import one_line_error
@@ -144,6 +147,8 @@ def both_ways(tb, forwarder, fw_args, tags_a=lambda f: (), tags_b=lambda f: ()):
         at_b = cap_b.stop()
         at_a = cap_a.stop()
     assert res.returncode == 0, f"forwarder {fw_args}: exit {res.returncode}: {res.stderr[-2000:]}"
+    if forwarder_io() != "auto" and "--io" not in fw_args:
+        assert res.json["io"] == forwarder_io(), res.json["io"]
     for what, mk, exp, idx, got in (("A->B", mk_ab, exp_ab, idx_ab, at_b), ("B->A", mk_ba, exp_ba, idx_ba, at_a)):
         problems = compare_exactly_once(mk, exp, got)
         assert not problems, (f"{fw_args} {what}: {len(problems)} problem(s) of {len(exp)} frames:\n  "
@@ -152,6 +157,28 @@ def both_ways(tb, forwarder, fw_args, tags_a=lambda f: (), tags_b=lambda f: ()):
         assert not problems, (f"{fw_args} {what}: flows reordered ({len(problems)} of {FLOWS}):\n  "
                               + "\n  ".join(problems[:20]))
     return res, len(send_ab)
+
+
+@pytest.fixture(scope="module")
+def testbeds():
+    """testbeds(workers) -> a testbed for that many workers. Over AF_XDP each worker reads one RX
+    queue of each interface, and the frames of a queue no worker reads stay in the kernel, so the
+    veths get one queue per worker (testbed.sh --queues); over pcap one testbed serves all.
+    testbeds(workers, queues=Q): veths with Q queues whatever the I/O."""
+    prefixes, made = {}, {}
+
+    def get(workers, queues=None):
+        queues = queues or (workers if forwarder_io() == "xdp" else 1)
+        if queues not in made:
+            prefixes[queues] = "it" + secrets.token_hex(2)
+            made[queues] = harness.testbed_up(prefixes[queues], "--queues", str(queues))
+        return made[queues]
+
+    try:
+        yield get
+    finally:
+        for prefix in prefixes.values():
+            harness.testbed_down(prefix)
 
 
 def check_spread(ws, at_least=2):
@@ -163,8 +190,8 @@ def check_spread(ws, at_least=2):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("workers,cpus", [(2, "0,1"), (3, "0-1")])
-def test_l2_flows_exactly_once_in_order(testbed, forwarder, workers, cpus):
-    res, n = both_ways(testbed, forwarder, ["--workers", workers, "--cpus", cpus])
+def test_l2_flows_exactly_once_in_order(testbeds, forwarder, workers, cpus):
+    res, n = both_ways(testbeds(workers), forwarder, ["--workers", workers, "--cpus", cpus])
     j = res.json
     ws = check_worker_summary(j, workers)
     check_spread(ws)
@@ -178,7 +205,7 @@ def test_l2_flows_exactly_once_in_order(testbed, forwarder, workers, cpus):
     assert all(w["hand_offs_sent"] == 0 for w in ws), ws
 
 
-def test_vlan_map_flows_exactly_once_in_order(testbed, forwarder):
+def test_vlan_map_flows_exactly_once_in_order(testbeds, forwarder):
     """--vlan-map 100:200 (rewrite) and 0:300 (push toward OUT, pop toward IN) with 2 workers:
     a flow's frames carry its side's tags, PCP kept (docs/nat.md), exactly once, in order."""
     def tags_a(flow):
@@ -186,7 +213,7 @@ def test_vlan_map_flows_exactly_once_in_order(testbed, forwarder):
 
     def tags_b(flow):
         return [(0x8100, ((flow % 8) << 13) | 200)] if flow % 2 else [(0x8100, 300)]
-    res, n = both_ways(testbed, forwarder, ["--workers", 2, "--cpus", "0,1", "--vlan-map", "100:200",
+    res, n = both_ways(testbeds(2), forwarder, ["--workers", 2, "--cpus", "0,1", "--vlan-map", "100:200",
                                             "--vlan-map", "0:300"], tags_a, tags_b)
     assert res.json["mode"] == "vlan-map", res.json["mode"]
     ws = check_worker_summary(res.json, 2)
@@ -205,11 +232,11 @@ def _flood_frames(tb, reverse, flows=256):
 
 
 @pytest.mark.parametrize("output", ["json", "text"])
-def test_stop_under_load_returns_every_head(testbed, forwarder, output):
+def test_stop_under_load_returns_every_head(testbeds, forwarder, output):
     """SIGTERM while both hosts flood 256 flows at full rate, 2 workers: exit 0, the summary
     written, every head back in the pool (JSON: cache.in_use 0; text: '0 out of the pool'),
     one text line per worker."""
-    tb = testbed
+    tb = testbeds(2)
     args = [tb.in_if, tb.out_if, "--workers", 2] + (["--json"] if output == "json" else [])
     fw = forwarder(*args)
     floods = [Flooder(tb.ns_a, tb.a0, _flood_frames(tb, False), 6.0).start(),
@@ -247,24 +274,69 @@ def test_stop_under_load_returns_every_head(testbed, forwarder, output):
         assert not [l for l in lines if re.match(r"  worker [2-9]", l)], err
 
 
-def test_workers_auto(testbed, forwarder):
-    tb = testbed
+def test_workers_auto(testbeds, forwarder):
+    """auto: one worker per CPU; over AF_XDP at most one per RX queue (a 1-queue veth: 1)."""
+    tb = testbeds(1)
     fw = forwarder(tb.in_if, tb.out_if, "--workers", "auto", "--duration", "1", "--json",
                    wait_ready=False)
     res = fw.wait(timeout=15)
     assert res.returncode == 0, f"--workers auto: exit {res.returncode}: {res.stderr[-2000:]}"
     assert res.json is not None, f"no JSON summary: {res.stdout!r}"
     n = len(res.json.get("workers") or [])
-    assert 1 <= n <= 64, f"--workers auto ran {n} workers: {res.json.get('workers')}"
+    online = min(os.sysconf("SC_NPROCESSORS_ONLN"), 64)
+    want = 1 if forwarder_io() == "xdp" else online
+    assert n == want, f"--workers auto ran {n} workers, not {want}: {res.json.get('workers')}"
     check_worker_summary(res.json, n)
 
 
 @pytest.mark.parametrize("opt,value", [("--workers", "0"), ("--workers", "x"), ("--workers", "-1"),
                                        ("--cpus", "99"), ("--cpus", "0,x"),
                                        ("--remote-frees", "bogus"), ("--nat-steering", "bogus")])
-def test_bad_worker_options(testbed, opt, value):
-    tb = testbed
+def test_bad_worker_options(testbeds, opt, value):
+    tb = testbeds(1)
     res = run_forwarder_once([tb.in_if, tb.out_if, opt, value, "--duration", "1"])
     msg = one_line_error(res, 2)
     assert opt in msg and value in msg, msg
     assert "unknown option" not in msg, f"{opt} is not an option of this forwarder: {msg}"
+
+
+# --- over AF_XDP, whatever FORWARDER_IO says: a worker per queue ------------------------------
+
+def test_xdp_needs_a_queue_per_worker(testbeds):
+    """Three workers on 2-queue veths: exit 1 naming the interface, the queues needed and the
+    fixes, before any socket (nothing attached)."""
+    tb = testbeds(2, queues=2)
+    res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "xdp", "--workers", 3, "--duration", "1"])
+    assert res.returncode == 1, f"exit {res.returncode}: {res.stderr}"
+    msg = res.stderr.strip().splitlines()[-1]
+    assert f"{tb.in_if}: AF_XDP: 3 workers from --xdp-queue 0 need queues 0-2, and the interface has 2 RX queues" in msg, msg
+    assert "use --workers 2 or fewer" in msg and f"ethtool -L {tb.in_if} combined 3" in msg, msg
+    assert not harness.xdp_attached(tb.in_if) and not harness.xdp_attached(tb.out_if)
+
+
+def test_xdp_warns_about_queues_no_worker_reads(testbeds, forwarder):
+    """One worker on 2-queue veths: a warning per interface that the frames of queue 1 are not
+    forwarded, with the fix; the JSON names the queue and the mode (auto keeps generic on a veth
+    for one worker)."""
+    tb = testbeds(1, queues=2)
+    res = forwarder(tb.in_if, tb.out_if, "--io", "xdp", "--json").stop()
+    assert res.returncode == 0, res.stderr
+    for name in (tb.in_if, tb.out_if):
+        assert (f"warning: {name} has 2 RX queues and the AF_XDP sockets are on queue 0 only: frames the NIC puts "
+                f"on the others go to the kernel stack and are not forwarded; use --workers 2") in res.stderr, res.stderr
+    x = res.json["xdp"]
+    assert (x["first_queue"], x["last_queue"]) == (0, 0), x
+    assert [x["interfaces"][n]["mode"] for n in (tb.in_if, tb.out_if)] == ["generic", "generic"], x
+
+
+def test_xdp_workers_bind_consecutive_queues(testbeds, forwarder):
+    """--workers 2 --io xdp on 2-queue veths: queues 0-1 in the io line and the JSON, native mode
+    chosen by auto (generic on veth files a frame one queue low), both workers busy."""
+    tb = testbeds(2, queues=2)
+    res, n = both_ways(tb, forwarder, ["--workers", 2, "--io", "xdp"])
+    assert f"io: xdp, {tb.in_if} native, {tb.out_if} native, queues 0-1, copy" in res.stderr, res.stderr
+    x = res.json["xdp"]
+    assert (x["first_queue"], x["last_queue"]) == (0, 1), x
+    check_spread(check_worker_summary(res.json, 2))
+    for name in (tb.in_if, tb.out_if):
+        assert x["interfaces"][name]["rx_frames"] >= n and x["interfaces"][name]["tx_copied"] == 0, x

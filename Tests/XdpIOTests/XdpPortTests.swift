@@ -111,7 +111,7 @@ final class XdpPortTests: XdpVethTestCase {
         let child = fork()
         if child == 0 {
             var err = [CChar](repeating: 0, count: 256)
-            var opts = cxdp_options(mode: Int32(CXDP_MODE_GENERIC), zero_copy: 0, queue: 0, ring_size: 64, frame_size: 2048)
+            var opts = cxdp_options(mode: Int32(CXDP_MODE_GENERIC), zero_copy: 0, queue: 0, queue_count: 1, ring_size: 64, frame_size: 2048)
             var raw: OpaquePointer?
             var failed: Int32 = 0
             var ok: UInt8 = cxdp_prepare_interface(s.xdpA, nil, &err, err.count) == .CXDP_OK

@@ -69,6 +69,10 @@ typedef struct {
     int mode;                 // CXDP_MODE_*
     int zero_copy;            // 1: XDP_ZEROCOPY (native only); 0: XDP_COPY
     uint32_t queue;           // the queue id on both interfaces
+    uint32_t queue_count;     // pairs of this run on consecutive queues (one per worker); 0 = 1.
+                              // Auto takes native on veth when > 1: generic mode on veth files
+                              // a frame sent on the peer's TX queue q under RX queue q-1 (0 and 1
+                              // both under 0), so the last queue gets nothing; native keeps q.
     uint32_t ring_size;       // every ring and every partition; a power of two, 0 = 1024
     uint32_t frame_size;      // 2048 or 4096, 0 = 2048
 } cxdp_options;

@@ -263,8 +263,12 @@ struct Options {
             excluded = "--\(name) only applies with --io pcap"
             break
         }
-        if excluded == nil && o.parallel.workers > 1 {
-            excluded = "--io xdp runs one worker for now (one queue per worker is not done yet); use --workers 1 or --io pcap"
+        if excluded == nil && o.parallel.workers > 1 && vlanNat && o.io == .xdp && o.parallel.workersAuto {
+            o.parallel.workers = 1
+        }
+        if excluded == nil && o.parallel.workers > 1 && vlanNat {
+            excluded = "--vlan-nat with --io xdp runs one worker for now: a session's two directions arrive on the queues "
+                + "the NIC picks, and handing a UMEM frame to another worker is not done yet; use --workers 1 or --io pcap"
         }
         if excluded == nil && o.privileges != nil {
             excluded = "--user does not combine with --io xdp yet: detaching the XDP program at exit needs CAP_NET_ADMIN"

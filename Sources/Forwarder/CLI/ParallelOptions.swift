@@ -22,6 +22,9 @@ struct ParallelOptions {
     /// Workers per interface: each has its own socket on both interfaces (one fanout group per
     /// interface when there are several) and its own head cache.
     var workers = 1
+    /// `--workers auto`: one per online CPU; over AF_XDP also at most one per RX queue (the
+    /// ports settle it), and one with `--vlan-nat`.
+    var workersAuto = false
     /// `--cpus`: worker i runs on `cpus[i % count]`; nil leaves placement to the scheduler.
     var cpus: [Int]?
     var remoteFrees = HeadCache.RemoteFreePolicy.returnHome
@@ -35,8 +38,8 @@ struct ParallelOptions {
     mutating func take(_ flag: String, _ value: String) throws(ConfigurationError) {
         switch flag {
         case "--workers":
-            workers = value == "auto" ? min(JoinableThread.onlineCPUs, HandOffMesh.maxWorkers)
-                                      : try Self.workerCount(value)
+            workersAuto = value == "auto"
+            workers = workersAuto ? min(JoinableThread.onlineCPUs, HandOffMesh.maxWorkers) : try Self.workerCount(value)
         case "--cpus": cpus = try Self.cpuList(value)
         case "--remote-frees":
             remoteFrees = try OptionValue.choice(flag, value, "a policy")

@@ -25,6 +25,8 @@ struct Ports {
     /// Lines for the log about the I/O chosen: `--io auto`'s choice and why, a crashed run's
     /// XDP program removed.
     let notes: [(interface: String?, message: String)]
+    /// AF_XDP: interfaces with RX queues that no socket reads (see `warnings`).
+    private let queueWarnings: [(interface: String, message: String)]
 
     /// Looks both interfaces up, checks they are up, and opens them; errors name the interface
     /// and the fix (exit status 1). `steering(side)` is the fanout program for that interface
@@ -103,16 +105,33 @@ struct Ports {
                 }
             }
         }
+        var unread: [(interface: String, message: String)] = []
         if case .xdp(let pairs) = chosen, let p = pairs.first {
+            let first = options.xdp.queue, last = first + UInt32(pairs.count) - 1
             lines.append((nil, "io: xdp, \(options.inName) \(p.mode(side: 0)), \(options.outName) \(p.mode(side: 1)), "
-                + "queue \(options.xdp.queue)\(options.xdp.zeroCopy ? ", zero-copy" : ", copy")"))
+                + (first == last ? "queue \(first)" : "queues \(first)-\(last)") + (options.xdp.zeroCopy ? ", zero-copy" : ", copy")))
+            for i in [p.interfaces.0, p.interfaces.1] {
+                if let warning = Ports.unreadQueues(i, first: first, last: last) { unread.append((i.name, warning)) }
+            }
         }
         io = chosen
         notes = lines
+        queueWarnings = unread
     }
 
-    /// One UMEM shared by a socket on each interface (one worker: `Options` refuses more). A
-    /// failure releases what was set up: the interfaces detach any program attached so far.
+    /// AF_XDP: the frames the NIC puts on a queue no socket of ours is bound to go to the kernel
+    /// stack (libxdp's program passes them), so they are never forwarded: said once at the start.
+    private static func unreadQueues(_ i: XdpInterface, first: UInt32, last: UInt32) -> String? {
+        guard let queues = i.rxQueues, first > 0 || last + 1 < queues else { return nil }
+        let bound = first == last ? "queue \(first) only" : "queues \(first)-\(last) only"
+        return "\(i.name) has \(queues) RX queues and the AF_XDP sockets are on \(bound): frames the NIC puts on the "
+            + "others go to the kernel stack and are not forwarded; use --workers \(queues) (with --xdp-queue 0), or one "
+            + "queue: ethtool -L \(i.name) combined 1"
+    }
+
+    /// Per worker, one UMEM shared by a socket on each interface, worker i on queue
+    /// `--xdp-queue` + i of both. A failure releases what was set up: the pairs opened so far
+    /// close, and the interfaces detach any program attached so far.
     /// The UMEM frames are 2048 bytes unless an MTU needs more: a frame of MTU + 14 + two VLAN
     /// tags must fit behind the kernel's 256-byte XDP headroom, else the kernel drops it before
     /// the forwarder can count it (4096 bytes then; larger frames are the kernel's drops).
@@ -121,13 +140,18 @@ struct Ports {
         xdp.frameSize = mtu + 14 + 8 + 256 <= 2048 ? 2048 : 4096
         let inside = try XdpInterface(name: options.inName, options: xdp)
         let outside = try XdpInterface(name: options.outName, options: xdp)
+        var workers = UInt32(options.parallel.workers)
+        if options.parallel.workersAuto, let a = inside.rxQueues, let b = outside.rxQueues {
+            workers = min(workers, min(a, b) > xdp.queue ? min(a, b) - xdp.queue : 1)
+        }
+        xdp.queueCount = workers
         for i in [inside, outside] {
             if let id = i.removedLeftover {
                 notes.append((i.name, "\(i.name): removed the XDP program (id \(id)) that a forwarder which did not stop "
                     + "cleanly left attached"))
             }
         }
-        return .xdp([try XdpPair((inside, outside), options: xdp)])
+        return .xdp(try XdpPair.perQueue((inside, outside), options: xdp))
     }
 
     /// Closes the AF_XDP pairs and detaches their programs now (pcap handles close when the
@@ -147,6 +171,30 @@ struct Ports {
         return problem
     }
 
+    /// Workers to run: one per handle pair or UMEM pair (`--workers auto` over AF_XDP is at most
+    /// one per RX queue).
+    var workers: Int {
+        switch io {
+        case .pcap(let handles): handles.count
+        case .xdp(let pairs): pairs.count
+        }
+    }
+
+    /// AF_XDP's part of the summary as of now; nil with pcap.
+    func xdpReport(_ options: Options) -> XdpReport? {
+        guard case .xdp(let pairs) = io, let first = pairs.first else { return nil }
+        let interfaces = [first.interfaces.0, first.interfaces.1].enumerated().map { side, i in
+            var sum: XdpSocketCounters? = XdpSocketCounters()
+            for p in pairs {
+                guard let c = p.socketCounters(side: side), let s = sum else { sum = nil; break }
+                sum = s + c
+            }
+            return (name: i.name, mode: first.mode(side: side), counters: sum)
+        }
+        return XdpReport(firstQueue: options.xdp.queue, lastQueue: options.xdp.queue + UInt32(pairs.count) - 1,
+                         zeroCopy: options.xdp.zeroCopy, interfaces: interfaces)
+    }
+
     /// The NAT configuration completed with the interfaces' MACs and MTUs.
     func complete(_ nat: NatConfig) throws(RuntimeError) -> NatConfig {
         var c = nat
@@ -158,10 +206,11 @@ struct Ports {
         return c
     }
 
-    /// What may stop traffic or corrupt it, each with its fix: no carrier, offloads, and (in NAT
-    /// mode) kernel addresses that would answer ARP beside the gateway.
+    /// What may stop traffic or corrupt it, each with its fix: AF_XDP queues no socket reads, no
+    /// carrier, offloads, and (in NAT mode) kernel addresses that would answer ARP beside the
+    /// gateway.
     func warnings(nat: Bool) -> [(interface: String, message: String)] {
-        var warnings: [(interface: String, message: String)] = []
+        var warnings = queueWarnings
         for f in [facts.0, facts.1] {
             if !f.running { warnings.append((f.name, "\(f.name) is up but has no carrier (link down): nothing will flow until it does")) }
             warnings += f.offloadWarnings().map { (f.name, $0) }

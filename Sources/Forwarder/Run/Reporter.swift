@@ -64,6 +64,7 @@ final class Reporter {
         var s = Summary(options: options, totals: perWorker.reduce(Snapshot()) { $0 + $1.totals }, pool: pool?.stats,
                         kernel: ports.kernelStats(), elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, stop: stop)
         s.workers = perWorker
+        s.xdp = ports.xdpReport(options)
         s.capture = capture?.counts
         return s
     }

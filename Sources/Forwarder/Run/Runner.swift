@@ -14,7 +14,8 @@ import Glibc
 /// Opens the ports, runs the workers until stopped, and reports: the stats line while running,
 /// the text or JSON summary at the end.
 final class Runner {
-    let options: Options
+    /// As parsed, but for the worker count, which the ports settle (`--workers auto` over AF_XDP).
+    private(set) var options: Options
     /// Per thread: the worker it belongs to and how to read its last counters.
     private var readers: [(worker: Int, read: () -> Snapshot?)] = []
     private var threads: [JoinableThread] = []
@@ -27,8 +28,9 @@ final class Runner {
     init(options: Options) { self.options = options }
 
     func run() throws(RuntimeError) -> Int32 {
-        let workers = options.parallel.workers
         let ports = try Ports(options, steering: { [options] inside in Runner.steeringProgram(options, inside: inside) })
+        let workers = ports.workers
+        options.parallel.workers = workers
         if !options.quiet { for n in ports.notes { Log.info(n.message, interface: n.interface) } }
         var mode = options.mode
         if case .vlanNat(let partial) = mode { mode = .vlanNat(try ports.complete(partial)) }

@@ -1,3 +1,4 @@
+import XdpIO
 import BufferCache
 import Nat44
 import Pipeline
@@ -31,6 +32,17 @@ struct WorkerSnapshot {
 struct KernelCounters {
     let interface: String
     let counters: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)?
+}
+
+/// AF_XDP: what the summary says of the sockets (nil with pcap).
+struct XdpReport {
+    /// The queues bound, one per worker.
+    let firstQueue: UInt32
+    let lastQueue: UInt32
+    let zeroCopy: Bool
+    /// IN first: the program's mode and the sockets' counters summed over the workers (nil:
+    /// unreadable).
+    let interfaces: [(name: String, mode: String, counters: XdpSocketCounters?)]
 }
 
 extension Options {

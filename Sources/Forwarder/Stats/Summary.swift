@@ -2,6 +2,7 @@ import Telemetry
 import BufferCache
 import PcapngCapture
 import Pipeline
+import XdpIO
 
 /// The end-of-run report, built from values only (the workers' last counters, the pool's and
 /// the kernel's counters, how the run ended): the text summary on stderr, or one JSON object.
@@ -17,6 +18,8 @@ struct Summary {
     var capture: DropCapture.Counts? = nil
     /// Each worker's counters; `totals` is their sum.
     var workers: [WorkerSnapshot] = []
+    /// The AF_XDP sockets' counters, nil with pcap.
+    var xdp: XdpReport? = nil
 
     private var stopText: String {
         switch stop {
@@ -45,6 +48,7 @@ struct Summary {
                 lines.append("  kernel \(k.interface): received \(c.received), dropped by the ring \(c.dropped), by the interface \(c.interfaceDropped)")
             }
         }
+        if let x = xdp { lines += xdpLines(x) }
         let a = totals.allocator
         if let p = pool {
             lines.append("  cache (\(options.cachePreset.rawValue)): gets \(a.gets), hit rate \(formatFixed(a.hitRate * 100, 2))%, "
@@ -114,6 +118,8 @@ struct Summary {
             pcap.add(k.interface, o)
         }
         root.add("pcap", pcap)
+        root.add("io", xdp == nil ? "pcap" : "xdp")
+        if let x = xdp { root.add("xdp", xdpJSON(x)) } else { root.addNull("xdp") }
         let a = totals.allocator
         var allocator = JSONObject()
         allocator.add("gets", a.gets)
@@ -135,6 +141,36 @@ struct Summary {
             root.addNull("capture")
         }
         return root.text
+    }
+
+    /// A line per interface: what its sockets took, sent (and copied), gave back, and what the
+    /// kernel dropped.
+    private func xdpLines(_ x: XdpReport) -> [String] {
+        let queues = x.firstQueue == x.lastQueue ? "queue \(x.firstQueue)" : "queues \(x.firstQueue)-\(x.lastQueue)"
+        return x.interfaces.map { i in
+            var line = "  xdp \(i.name) (\(i.mode), \(queues), \(x.zeroCopy ? "zero-copy" : "copy")): "
+            guard let c = i.counters else { return line + "counters unreadable" }
+            line += "rx \(c.rxFrames), tx \(c.txFrames) (\(c.txCopied) copied), completed \(c.txCompleted), "
+                + "given back \(c.recycled), kernel drops \(c.rxDropped) (RX ring full \(c.rxRingFull), "
+                + "fill ring empty \(c.rxFillRingEmpty)), kick errors \(c.kickErrors)"
+            return line
+        }
+    }
+
+    private func xdpJSON(_ x: XdpReport) -> JSONObject {
+        var o = JSONObject()
+        o.add("first_queue", UInt64(x.firstQueue))
+        o.add("last_queue", UInt64(x.lastQueue))
+        o.add("zero_copy", x.zeroCopy)
+        var interfaces = JSONObject()
+        for i in x.interfaces {
+            var one = JSONObject()
+            one.add("mode", i.mode)
+            if let c = i.counters { one.add(fields: c.fields.map { ($0.key, $0.value) }) }
+            interfaces.add(i.name, one)
+        }
+        o.add("interfaces", interfaces)
+        return o
     }
 
     private func cacheJSON(_ a: AllocatorCounters, _ p: HeadPool.Stats) -> JSONObject {

@@ -1,0 +1,73 @@
+import CXdp
+
+/// One interface's AF_XDP socket counters, summed over the workers' pairs: the port's own (what
+/// it took, sent, copied and gave back) and the kernel's XDP_STATISTICS (what it dropped and
+/// why). For the summary: a TX that is not all zero-copy, a fill ring that ran dry or a TX ring
+/// that filled up are what to look at when AF_XDP is slower than expected.
+public struct XdpSocketCounters: Sendable, Equatable {
+    /// Taken off the RX ring.
+    public var rxFrames: UInt64 = 0
+    /// Put on the TX ring; `txCopied` of them were copied (frames the forwarder generated), the
+    /// rest went by address, without a copy.
+    public var txFrames: UInt64 = 0
+    public var txCopied: UInt64 = 0
+    public var txCompleted: UInt64 = 0
+    /// Received frames given back to the fill ring without being sent (drops, freed heads).
+    public var recycled: UInt64 = 0
+    /// sendto() kicks that failed for another reason than a full ring.
+    public var kickErrors: UInt64 = 0
+    /// XDP_STATISTICS: dropped by the kernel (RX ring full, no fill frame, ...) and its reasons.
+    public var rxDropped: UInt64 = 0
+    public var rxRingFull: UInt64 = 0
+    public var rxFillRingEmpty: UInt64 = 0
+    public var rxInvalidDescriptors: UInt64 = 0
+    public var txInvalidDescriptors: UInt64 = 0
+    public var txRingEmpty: UInt64 = 0
+
+    public init() {}
+
+    init(_ c: cxdp_counters) {
+        rxFrames = c.rx_frames
+        txFrames = c.tx_frames
+        txCopied = c.tx_copied
+        txCompleted = c.tx_completed
+        recycled = c.recycled
+        kickErrors = c.kick_errors
+        rxDropped = c.rx_dropped
+        rxRingFull = c.rx_ring_full
+        rxFillRingEmpty = c.rx_fill_ring_empty
+        rxInvalidDescriptors = c.rx_invalid_descs
+        txInvalidDescriptors = c.tx_invalid_descs
+        txRingEmpty = c.tx_ring_empty
+    }
+
+    /// The summary's JSON keys, in order.
+    public var fields: [(key: String, value: UInt64)] {
+        [("rx_frames", rxFrames), ("tx_frames", txFrames), ("tx_copied", txCopied), ("tx_completed", txCompleted),
+         ("recycled", recycled), ("kick_errors", kickErrors), ("rx_dropped", rxDropped), ("rx_ring_full", rxRingFull),
+         ("rx_fill_ring_empty", rxFillRingEmpty), ("rx_invalid_descs", rxInvalidDescriptors),
+         ("tx_invalid_descs", txInvalidDescriptors), ("tx_ring_empty", txRingEmpty)]
+    }
+
+    public static func + (l: XdpSocketCounters, r: XdpSocketCounters) -> XdpSocketCounters {
+        var s = l
+        s.rxFrames &+= r.rxFrames
+        s.txFrames &+= r.txFrames
+        s.txCopied &+= r.txCopied
+        s.txCompleted &+= r.txCompleted
+        s.recycled &+= r.recycled
+        s.kickErrors &+= r.kickErrors
+        s.rxDropped &+= r.rxDropped
+        s.rxRingFull &+= r.rxRingFull
+        s.rxFillRingEmpty &+= r.rxFillRingEmpty
+        s.rxInvalidDescriptors &+= r.rxInvalidDescriptors
+        s.txInvalidDescriptors &+= r.txInvalidDescriptors
+        s.txRingEmpty &+= r.txRingEmpty
+        return s
+    }
+}
+
+extension XdpPair {
+    /// `side`'s counters as `XdpSocketCounters`; nil if XDP_STATISTICS could not be read.
+    public func socketCounters(side: Int) -> XdpSocketCounters? { counters(side: side).map(XdpSocketCounters.init) }
+}
