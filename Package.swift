@@ -45,7 +45,8 @@ let package = Package(
         // The libpcap port (a PacketPort over CPcap).
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
         // The AF_XDP port (a PacketPort over CXdp): `--io xdp`.
-        .target(name: "XdpIO", dependencies: ["CXdp", "Pipeline", "BufferCache"], swiftSettings: crossModule),
+        // PcapIO for --filter only: libpcap compiles and runs the same expression in user space.
+        .target(name: "XdpIO", dependencies: ["CXdp", "Pipeline", "BufferCache", "PcapIO"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
         // `--capture-drops`: dropped frames into a pcapng file, the reason as each one's comment.

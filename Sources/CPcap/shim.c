@@ -514,6 +514,38 @@ int cpcap_check_filter(const char *expr, int snaplen, char *err, size_t errlen) 
     return rc == 0 ? 0 : -1;
 }
 
+struct cpcap_filter {
+    struct bpf_program program;
+};
+
+cpcap_filter *cpcap_filter_compile(const char *expr, int snaplen, char *err, size_t errlen) {
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, snaplen > 0 ? snaplen : 65535);
+    if (dead == NULL) {
+        set_err(err, errlen, "pcap_open_dead failed");
+        return NULL;
+    }
+    cpcap_filter *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        set_err(err, errlen, "%s", strerror(ENOMEM));
+    } else if (pcap_compile(dead, &f->program, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        set_err(err, errlen, "%s", pcap_geterr(dead));
+        free(f);
+        f = NULL;
+    }
+    pcap_close(dead);
+    return f;
+}
+
+int cpcap_filter_match(const cpcap_filter *f, const uint8_t *data, uint32_t caplen, uint32_t wirelen) {
+    return bpf_filter(f->program.bf_insns, data, wirelen, caplen) != 0;
+}
+
+void cpcap_filter_free(cpcap_filter *f) {
+    if (f == NULL) return;
+    pcap_freecode(&f->program);
+    free(f);
+}
+
 const char *cpcap_lib_version(void) {
     return pcap_lib_version();
 }

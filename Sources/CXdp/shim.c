@@ -55,7 +55,7 @@ typedef struct {
     int kick;
     int gone;                      // ENXIO seen: the kernel unbound the socket (interface deleted)
     uint32_t empty;                // empty RX polls, for the periodic liveness check
-    uint64_t rx_frames, tx_frames, tx_copied, tx_completed, recycled, kick_errors;
+    uint64_t rx_frames, tx_frames, tx_copied, tx_completed, recycled, filtered, kick_errors;
 } side_t;
 
 struct cxdp_pair {
@@ -723,6 +723,12 @@ void cxdp_recycle(cxdp_pair *p, const uint64_t *frames, int n) {
     }
 }
 
+void cxdp_filter_out(cxdp_pair *p, int side, const uint64_t *frames, int n) {
+    if (p == NULL || (side != 0 && side != 1) || n <= 0) return;
+    cxdp_recycle(p, frames, n);
+    p->side[side].filtered += (uint64_t)n;
+}
+
 int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, const uint64_t *frames,
                   const uint32_t *lens, int *err_no) {
     int e = 0;
@@ -796,6 +802,7 @@ int cxdp_stats(const cxdp_pair *p, int side, cxdp_counters *out, char *err, size
     out->tx_frames = s->tx_frames;
     out->tx_copied = s->tx_copied;
     out->recycled = s->recycled;
+    out->filtered = s->filtered;
     out->tx_completed = s->tx_completed;
     out->kick_errors = s->kick_errors;
     struct xdp_statistics st;

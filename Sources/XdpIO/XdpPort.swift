@@ -1,5 +1,6 @@
 import BufferCache
 import CXdp
+import PcapIO
 import Pipeline
 
 /// The worker's view of one interface through AF_XDP, without a copy in user space: RX builds
@@ -30,10 +31,16 @@ public struct XdpPort: PacketPort, ~Copyable {
     private let addresses: UnsafeMutablePointer<UInt64>
     /// Per frame received: where its data starts in the UMEM frame (after the kernel's headroom).
     private let offsets: UnsafeMutablePointer<UInt32>
+    /// `--filter`: run here on each frame (AF_XDP has no socket filter); a frame it rejects goes
+    /// straight back to the fill ring, counted as filtered, and the pipeline never sees it.
+    let filter: PcapFilter.Program?
+    /// The rejected frames of a burst.
+    private let rejected: UnsafeMutablePointer<UInt64>
 
     /// The port on `pair`'s socket `side` (0: the first interface) for bursts of up to `burst`.
-    public init(pair: XdpPair, side: Int, burst: Int, snaplen: Int = 65535) {
+    public init(pair: XdpPair, side: Int, burst: Int, snaplen: Int = 65535, filter: PcapFilter.Program? = nil) {
         self.snaplen = UInt32(clamping: snaplen)
+        self.filter = filter
         precondition(side == 0 || side == 1)
         self.pair = pair
         self.side = side
@@ -44,11 +51,13 @@ public struct XdpPort: PacketPort, ~Copyable {
         vectors = BurstVectors(capacity: burst, errorTextSize: 256)
         addresses = .allocate(capacity: burst)
         offsets = .allocate(capacity: burst)
+        rejected = .allocate(capacity: burst)
     }
 
     deinit {
         addresses.deallocate()
         offsets.deallocate()
+        rejected.deallocate()
     }
 
     public var pollDescriptor: Int32 { cxdp_fd(umem, Int32(side)) }
@@ -61,12 +70,34 @@ public struct XdpPort: PacketPort, ~Copyable {
         let got = cxdp_rx_frames(umem, Int32(side), Int32(n), addresses, offsets, vectors.lengths,
                                  vectors.errorText, vectors.errorTextSize)
         guard got >= 0 else { throw PortError("\(name): receive failed: \(vectors.error)") }
-        for i in 0..<Int(got) {
-            let address = addresses[i], length = vectors.lengths[i]
-            heads[i].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: offsets[i],
-                           length: min(length, snaplen), wireLength: length)
+        guard let filter else {
+            for i in 0..<Int(got) {
+                let address = addresses[i], length = vectors.lengths[i]
+                heads[i].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: offsets[i],
+                               length: min(length, snaplen), wireLength: length)
+            }
+            return Int(got)
         }
-        return Int(got)
+        return filtered(filter, got: Int(got), into: heads)
+    }
+
+    /// `receive` with `--filter`: heads for the frames that match, the others given back.
+    @inline(never)
+    private func filtered(_ filter: PcapFilter.Program, got: Int, into heads: UnsafeMutablePointer<PacketHead>) -> Int {
+        var kept = 0, dropped = 0
+        for i in 0..<got {
+            let address = addresses[i], length = vectors.lengths[i], data = area + Int(address) + Int(offsets[i])
+            guard filter.matches(data, length: min(length, snaplen), wireLength: length) else {
+                rejected[dropped] = address
+                dropped += 1
+                continue
+            }
+            heads[kept].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: offsets[i],
+                              length: min(length, snaplen), wireLength: length)
+            kept += 1
+        }
+        if dropped > 0 { cxdp_filter_out(umem, Int32(side), rejected, Int32(dropped)) }
+        return kept
     }
 
     public mutating func send(_ heads: UnsafePointer<PacketHead>, count: Int) -> (sent: Int, errno: Int32) {

@@ -12,8 +12,12 @@ public struct XdpSocketCounters: Sendable, Equatable {
     public var txFrames: UInt64 = 0
     public var txCopied: UInt64 = 0
     public var txCompleted: UInt64 = 0
-    /// Received frames given back to the fill ring without being sent (drops, freed heads).
+    /// Received frames given back to the fill ring without being sent (drops, freed heads,
+    /// filtered).
     public var recycled: UInt64 = 0
+    /// Of `rxFrames`, rejected by `--filter` (never seen by the pipeline, as with pcap's kernel
+    /// filter, but unlike it not left to the kernel stack either).
+    public var filtered: UInt64 = 0
     /// sendto() kicks that failed for another reason than a full ring.
     public var kickErrors: UInt64 = 0
     /// XDP_STATISTICS: dropped by the kernel (RX ring full, no fill frame, ...) and its reasons.
@@ -32,6 +36,7 @@ public struct XdpSocketCounters: Sendable, Equatable {
         txCopied = c.tx_copied
         txCompleted = c.tx_completed
         recycled = c.recycled
+        filtered = c.filtered
         kickErrors = c.kick_errors
         rxDropped = c.rx_dropped
         rxRingFull = c.rx_ring_full
@@ -44,8 +49,8 @@ public struct XdpSocketCounters: Sendable, Equatable {
     /// The summary's JSON keys, in order.
     public var fields: [(key: String, value: UInt64)] {
         [("rx_frames", rxFrames), ("tx_frames", txFrames), ("tx_copied", txCopied), ("tx_completed", txCompleted),
-         ("recycled", recycled), ("kick_errors", kickErrors), ("rx_dropped", rxDropped), ("rx_ring_full", rxRingFull),
-         ("rx_fill_ring_empty", rxFillRingEmpty), ("rx_invalid_descs", rxInvalidDescriptors),
+         ("recycled", recycled), ("filtered", filtered), ("kick_errors", kickErrors), ("rx_dropped", rxDropped),
+         ("rx_ring_full", rxRingFull), ("rx_fill_ring_empty", rxFillRingEmpty), ("rx_invalid_descs", rxInvalidDescriptors),
          ("tx_invalid_descs", txInvalidDescriptors), ("tx_ring_empty", txRingEmpty)]
     }
 
@@ -56,6 +61,7 @@ public struct XdpSocketCounters: Sendable, Equatable {
         s.txCopied &+= r.txCopied
         s.txCompleted &+= r.txCompleted
         s.recycled &+= r.recycled
+        s.filtered &+= r.filtered
         s.kickErrors &+= r.kickErrors
         s.rxDropped &+= r.rxDropped
         s.rxRingFull &+= r.rxRingFull

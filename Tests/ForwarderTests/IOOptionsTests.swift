@@ -45,13 +45,16 @@ final class IOOptionsTests: XCTestCase {
     }
 
     func testPcapOnlyOptionsAreUsageErrorsWithXdpAndMakeAutoChoosePcap() throws {
-        for option in ["--filter udp", "--buffer-size 1048576", "--qdisc-bypass on", "--tx-ring off", "--fanout-rollover on",
+        for option in ["--buffer-size 1048576", "--qdisc-bypass on", "--tx-ring off", "--fanout-rollover on",
                        "--fanout-defrag on"] {
             let name = String(option.split(separator: " ")[0])
             XCTAssertEqual(usageError("a b --io xdp \(option)"), "\(name) only applies with --io pcap")
             XCTAssertEqual(try parsedOptions("a b --io auto \(option)").xdpExcludedBy, "\(name) only applies with --io pcap")
         }
         XCTAssertNil(usageError("a b --io xdp --snaplen 1600"), "the snaplen applies to the copy out of the UMEM")
+        XCTAssertNil(usageError("a b --io xdp --filter udp"), "the xdp port runs the filter itself")
+        XCTAssertNil(try parsedOptions("a b --io auto --filter udp").xdpExcludedBy)
+        XCTAssertEqual(usageError("a b --io xdp --filter (")?.hasPrefix("--filter '(': "), true)
     }
 
     func testXdpRunsAWorkerPerQueueExceptWithNat() throws {

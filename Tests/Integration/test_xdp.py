@@ -47,9 +47,9 @@ def test_failed_start_leaves_nothing_attached(testbed):
 
 def test_auto_says_why_it_uses_pcap(testbed):
     tb = testbed
-    res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "auto", "--filter", "udp", "--duration", "0.3"])
+    res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "auto", "--buffer-size", "1048576", "--duration", "0.3"])
     assert res.returncode == 0, res.stderr
-    assert "--io auto: using pcap: --filter only applies with --io pcap" in res.stderr, res.stderr
+    assert "--io auto: using pcap: --buffer-size only applies with --io pcap" in res.stderr, res.stderr
     res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "auto", "--duration", "0.3"])
     assert res.returncode == 0 and "io: xdp, " in res.stderr, res.stderr
     assert not xdp_attached(tb.in_if)

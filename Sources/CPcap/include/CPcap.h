@@ -123,6 +123,15 @@ int cpcap_stats(cpcap_port *p, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop,
 // expression is a usage error before any interface is touched. 0 ok; -1 with libpcap's text.
 int cpcap_check_filter(const char *expr, int snaplen, char *err, size_t errlen);
 
+// The same expression compiled for running in user space (AF_XDP has no socket filter): the
+// program is libpcap's, run by its interpreter (bpf_filter), on frames as they are on the wire
+// (VLAN tags inline, as pcap_open_dead compiles them). NULL with libpcap's text on failure.
+typedef struct cpcap_filter cpcap_filter;  // opaque; read-only once compiled (any thread)
+cpcap_filter *cpcap_filter_compile(const char *expr, int snaplen, char *err, size_t errlen);
+// 1 when the frame (caplen bytes at data, wirelen on the wire) matches, else 0.
+int cpcap_filter_match(const cpcap_filter *f, const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+void cpcap_filter_free(cpcap_filter *f);
+
 const char *cpcap_lib_version(void);  // pcap_lib_version(): a static string
 
 #ifdef __cplusplus

@@ -145,6 +145,8 @@ int cxdp_rx_frames(cxdp_pair *p, int side, int n, uint64_t *frames, uint32_t *of
 // its socket's stash, for that fill ring at its next cxdp_rx_frames. A frame that is not
 // rx-held is a violation and is ignored.
 void cxdp_recycle(cxdp_pair *p, const uint64_t *frames, int n);
+// cxdp_recycle for n frames received on side that --filter rejected, counted as filtered.
+void cxdp_filter_out(cxdp_pair *p, int side, const uint64_t *frames, int n);
 
 // frames[i] of cxdp_tx_burst for a frame with a buffer of its own (to be copied).
 static const uint64_t CXDP_NO_FRAME = UINT64_MAX;
@@ -170,6 +172,7 @@ typedef struct {
     uint64_t tx_frames;        // queued on the TX ring
     uint64_t tx_copied;        // of which copied (heads with buffers of their own); the rest went without a copy
     uint64_t recycled;         // RX frames of this side given back by cxdp_recycle (drops, freed heads)
+    uint64_t filtered;         // of rx_frames, rejected by the filter (cxdp_filter_out; also in recycled)
     uint64_t tx_completed;
     uint64_t kick_errors;      // sendto failures other than EAGAIN/EBUSY/ENOBUFS
     // XDP_STATISTICS

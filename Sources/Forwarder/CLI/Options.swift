@@ -258,7 +258,7 @@ struct Options {
         }
         guard o.io != .pcap else { return }
         var excluded: String?
-        for name in ["filter", "buffer-size", "qdisc-bypass", "tx-ring", "fanout-rollover", "fanout-defrag"]
+        for name in ["buffer-size", "qdisc-bypass", "tx-ring", "fanout-rollover", "fanout-defrag"]
         where seen.contains(name) {
             excluded = "--\(name) only applies with --io pcap"
             break

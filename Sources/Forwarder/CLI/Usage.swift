@@ -22,19 +22,22 @@ Forwarding:
   --busy-poll               spin when idle instead of sleeping in poll()
 
 Packet I/O (see docs/design.md, "AF_XDP"):
-  --io pcap|xdp|auto        libpcap over AF_PACKET, or AF_XDP (one UMEM shared by a socket on
-                            each interface; one worker; no pcap-only options); auto = xdp where
-                            it can be set up on both interfaces, else pcap, saying why [pcap]
+  --io pcap|xdp|auto        libpcap over AF_PACKET, or AF_XDP (per worker one UMEM shared by a
+                            socket on each interface, worker i on queue --xdp-queue + i; no
+                            pcap-only options); auto = xdp where it can be set up on both
+                            interfaces, else pcap, saying why [pcap]
   --xdp-mode auto|native|generic
-                            how the XDP program is attached; auto = generic on veth, native
-                            elsewhere (generic if the driver refuses) [auto]
+                            how the XDP program is attached; auto = generic on veth with one
+                            worker, native elsewhere (generic if the driver refuses) [auto]
   --xdp-zero-copy           AF_XDP zero-copy (native mode; drivers that have it, not veth)
-  --xdp-queue N             the queue the AF_XDP sockets bind to on both interfaces [0]
+  --xdp-queue N             the queue the AF_XDP sockets bind to on both interfaces (with
+                            several workers, the first of theirs) [0]
 
 Workers and the kernel path (see docs/design.md, "Workers"):
   --workers N|auto          workers per interface, each with its own socket on both interfaces
                             (one PACKET_FANOUT group per interface) and its own head cache;
-                            auto = one per online CPU [1]
+                            auto = one per online CPU (xdp: at most one per RX queue;
+                            xdp with --vlan-nat: one) [1]
   --cpus LIST               pin worker i to the i-th CPU of LIST, e.g. 0,1 or 0-3 [unpinned]
   --remote-frees adopt|return-home
                             a head freed by a worker that did not allocate it (NAT hand-off):

@@ -27,6 +27,8 @@ struct Ports {
     let notes: [(interface: String?, message: String)]
     /// AF_XDP: interfaces with RX queues that no socket reads (see `warnings`).
     private let queueWarnings: [(interface: String, message: String)]
+    /// AF_XDP with `--filter`: the program the ports run on each frame (pcap's runs in the kernel).
+    let xdpFilter: PcapFilter.Program?
 
     /// Looks both interfaces up, checks they are up, and opens them; errors name the interface
     /// and the fix (exit status 1). `steering(side)` is the fanout program for that interface
@@ -114,9 +116,17 @@ struct Ports {
                 if let warning = Ports.unreadQueues(i, first: first, last: last) { unread.append((i.name, warning)) }
             }
         }
+        var program: PcapFilter.Program?
+        if case .xdp = chosen, let expression = options.filter {
+            var problem = ""
+            program = PcapFilter.Program(expression, snaplen: options.snaplen, error: &problem)
+            // Options checked it compiles: only running out of memory is left.
+            if program == nil { throw RuntimeError("--filter '\(expression)': \(problem)") }
+        }
         io = chosen
         notes = lines
         queueWarnings = unread
+        xdpFilter = program
     }
 
     /// AF_XDP: the frames the NIC puts on a queue no socket of ours is bound to go to the kernel

@@ -142,7 +142,7 @@ final class Runner {
         var cacheConfig = options.cachePreset.configuration
         cacheConfig.debugChecks = options.debugHeads
         cacheConfig.remoteFrees = options.parallel.remoteFrees
-        let io = ports.io, failure = self.failure, snaplen = options.snaplen
+        let io = ports.io, failure = self.failure, snaplen = options.snaplen, filter = ports.xdpFilter
         let threadName = "fwd\(worker) " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
         threads.append(JoinableThread(name: threadName, cpu: options.parallel.cpu(forWorker: worker)) {
             do throws(PortError) {
@@ -154,7 +154,7 @@ final class Runner {
                                          pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
                                          slot: slot, handOff: handOff, makeProcessor: makeProcessor)
                 case .xdp(let pairs):
-                    try Runner.runXdpWorker(pair: pairs[worker], snaplen: snaplen,
+                    try Runner.runXdpWorker(pair: pairs[worker], snaplen: snaplen, filter: filter,
                                             pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
                                             slot: slot, handOff: handOff, makeProcessor: makeProcessor)
                 }
@@ -184,11 +184,11 @@ final class Runner {
     /// `UmemAllocator` so that every head freed with a received frame gives the frame back to
     /// its fill ring.
     private static func runXdpWorker<P: FrameProcessor & ~Copyable>(
-        pair: XdpPair, snaplen: Int, pool: HeadPool?, cacheConfig: HeadCache.Configuration, inputs: [Side],
-        settings: WorkerSettings, slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, makeProcessor: () -> P
+        pair: XdpPair, snaplen: Int, filter: PcapFilter.Program?, pool: HeadPool?, cacheConfig: HeadCache.Configuration,
+        inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, makeProcessor: () -> P
     ) throws(PortError) {
-        let inPort = XdpPort(pair: pair, side: 0, burst: settings.burst, snaplen: snaplen)
-        let outPort = XdpPort(pair: pair, side: 1, burst: settings.burst, snaplen: snaplen)
+        let inPort = XdpPort(pair: pair, side: 0, burst: settings.burst, snaplen: snaplen, filter: filter)
+        let outPort = XdpPort(pair: pair, side: 1, burst: settings.burst, snaplen: snaplen, filter: filter)
         if let pool {
             try run(allocator: UmemAllocator(base: try cache(pool, cacheConfig), pair: pair), inPort: inPort, outPort: outPort,
                     inputs: inputs, settings: settings, slot: slot, handOff: handOff, processor: makeProcessor())

@@ -151,7 +151,7 @@ struct Summary {
             var line = "  xdp \(i.name) (\(i.mode), \(queues), \(x.zeroCopy ? "zero-copy" : "copy")): "
             guard let c = i.counters else { return line + "counters unreadable" }
             line += "rx \(c.rxFrames), tx \(c.txFrames) (\(c.txCopied) copied), completed \(c.txCompleted), "
-                + "given back \(c.recycled), kernel drops \(c.rxDropped) (RX ring full \(c.rxRingFull), "
+                + "given back \(c.recycled)" + (options.filter == nil ? "" : " (\(c.filtered) filtered)") + ", kernel drops \(c.rxDropped) (RX ring full \(c.rxRingFull), "
                 + "fill ring empty \(c.rxFillRingEmpty)), kick errors \(c.kickErrors)"
             return line
         }
