@@ -266,9 +266,6 @@ struct Options {
         if excluded == nil && o.parallel.workers > 1 {
             excluded = "--io xdp runs one worker for now (one queue per worker is not done yet); use --workers 1 or --io pcap"
         }
-        if excluded == nil && o.privileges != nil {
-            excluded = "--user does not combine with --io xdp yet: detaching the XDP program at exit needs CAP_NET_ADMIN"
-        }
         if let excluded {
             if o.io == .xdp { throw UsageError(excluded) }
             o.xdpExcludedBy = excluded
