@@ -54,11 +54,17 @@ public final class XdpReleaseGuard {
             if r == pid {
                 reaped = true
                 if status & 0x7f != 0 {
-                    return "the XDP release guard (pid \(pid)) was killed by signal \(status & 0x7f): the XDP programs on \(names) "
-                        + "may stay attached until the next start removes them"
+                    return "the XDP release guard (pid \(pid)) was killed by signal \(status & 0x7f): an XDP program on \(names) "
+                        + "that this process could not detach stays attached until the next start removes it"
                 }
                 let code = (status >> 8) & 0xff
                 return code == 0 ? nil : "the XDP release guard (pid \(pid)) exited with status \(code)"
+            }
+            // ECHILD: SIGCHLD was inherited ignored, so the kernel reaped the guard as it exited;
+            // its own line on stderr says whether it failed.
+            if r < 0 && errno == ECHILD {
+                reaped = true
+                return nil
             }
             if r < 0 && errno != EINTR {
                 reaped = true
