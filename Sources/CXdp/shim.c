@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,7 +174,7 @@ int cxdp_attached_program(const char *ifname, uint32_t *prog_id, char *name, siz
 // Markers: which program this process attached, so that the next start can tell a crashed
 // run's leftover (its process is gone) from another user's program.
 
-static unsigned long long process_start(pid_t pid) {
+unsigned long long cxdp_process_start(int pid) {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -205,7 +206,7 @@ static void write_marker(int ifindex, uint32_t prog_id) {
     snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return;
-    int n = snprintf(line, sizeof line, "%d %llu %u\n", (int)getpid(), process_start(getpid()), prog_id);
+    int n = snprintf(line, sizeof line, "%d %llu %u\n", (int)getpid(), cxdp_process_start(getpid()), prog_id);
     ssize_t w = write(fd, line, (size_t)n);
     close(fd);
     if (w == n) rename(tmp, path); else unlink(tmp);
@@ -232,7 +233,7 @@ static void remove_marker(int ifindex) {
 static int process_alive(int pid, unsigned long long start) {
     if (pid <= 0) return 0;
     if (kill(pid, 0) != 0 && errno == ESRCH) return 0;
-    unsigned long long now = process_start(pid);
+    unsigned long long now = cxdp_process_start(pid);
     return now != 0 && now == start;  // same pid, same start time: the same process
 }
 
@@ -317,14 +318,14 @@ cxdp_status cxdp_prepare_interface(const char *ifname, uint32_t *removed, char *
     return CXDP_PROGRAM_PRESENT;
 }
 
-int cxdp_release_interface(const char *ifname, char *err, size_t errlen) {
+int cxdp_release_interface(const char *ifname, int owner_pid, unsigned long long owner_start, char *err, size_t errlen) {
     silence();
     int ifindex = possible_ifname(ifname) ? (int)if_nametoindex(ifname) : 0;
     if (ifindex == 0) return 0;  // gone: nothing attached any more
     int pid = 0;
     unsigned long long start = 0;
     uint32_t marked = 0;
-    if (read_marker(ifindex, &pid, &start, &marked) != 0 || pid != (int)getpid()) return 0;
+    if (read_marker(ifindex, &pid, &start, &marked) != 0 || pid != owner_pid || start != owner_start) return 0;
     uint32_t id = 0;
     if (query_program(ifindex, &id) == 0 && id != 0 && id == marked) {
         int r = detach_all(ifindex);
@@ -334,6 +335,41 @@ int cxdp_release_interface(const char *ifname, char *err, size_t errlen) {
         }
     }
     remove_marker(ifindex);
+    return 0;
+}
+
+// The release guard's process: the read end of a new pipe on guard_fd, /dev/null on 0 and 1,
+// stderr kept, every other descriptor closed (closefrom), SIGINT/SIGTERM/SIGHUP/SIGPIPE blocked
+// until it has ignored them (no window where a Ctrl-C kills it). The write end stays here, with
+// O_CLOEXEC.
+int cxdp_spawn_release_guard(char *const argv[], int guard_fd, int *pid, int *write_fd) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    // dup2 first: the read end may be 0 or 1 when those were closed. glibc clears O_CLOEXEC
+    // when the read end already is guard_fd.
+    posix_spawn_file_actions_adddup2(&actions, fds[0], guard_fd);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&actions, guard_fd + 1);
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    int stops[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) sigaddset(&blocked, stops[i]);
+    posix_spawnattr_setsigmask(&attr, &blocked);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    extern char **environ;
+    pid_t child = 0;
+    int r = posix_spawn(&child, "/proc/self/exe", &actions, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close(fds[0]);
+    if (r != 0) { close(fds[1]); return r; }
+    *pid = (int)child;
+    *write_fd = fds[1];
     return 0;
 }
 

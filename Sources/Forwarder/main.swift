@@ -1,7 +1,16 @@
 #if canImport(Glibc)
 import Telemetry
+import XdpIO
 import Glibc
 #endif
+
+// The forwarder's own binary run as its XDP release guard (XdpReleaseGuard, docs/design.md):
+// decided before anything else, no option parsing, never in --help.
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == XdpReleaseGuard.argument {
+    let failures = XdpReleaseGuard.serve(Array(CommandLine.arguments.dropFirst(2)))
+    for f in failures { Log.error(f.message, interface: f.interface) }
+    exit(failures.isEmpty ? 0 : 1)
+}
 
 /// Entry point: parse everything, then run; exit status 0 ok, 1 runtime failure, 2 usage error.
 func main() -> Int32 {

@@ -24,11 +24,12 @@ public final class XdpInterface: @unchecked Sendable {
 
     deinit { XdpInterface.release(name) }
 
-    /// Detaches the program this process attached to `name`; nil, or why it could not.
+    /// Detaches the program that `owner` (this process unless a release guard asks for its
+    /// forwarder) attached to `name`; nil, or why it could not.
     @discardableResult
-    public static func release(_ name: String) -> String? {
+    public static func release(_ name: String, owner: XdpProcess = .current) -> String? {
         var err = [CChar](repeating: 0, count: 512)
-        return cxdp_release_interface(name, &err, err.count) == 0 ? nil : String(xdpText: err)
+        return cxdp_release_interface(name, owner.pid, owner.start, &err, err.count) == 0 ? nil : String(xdpText: err)
     }
 
     /// The XDP program on `name`: its id and name, nil when none.

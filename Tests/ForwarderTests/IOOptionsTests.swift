@@ -73,9 +73,11 @@ final class IOOptionsTests: XCTestCase {
             .parallel.workers, 1, "auto is one NAT worker over xdp")
     }
 
-    func testUserDoesNotCombineWithXdp() {
-        XCTAssertEqual(usageError("a b --io xdp --user root"),
-                       "--user does not combine with --io xdp yet: detaching the XDP program at exit needs CAP_NET_ADMIN")
+    func testUserCombinesWithXdp() throws {
+        // The release guard detaches the programs after the drop (XdpReleaseGuard).
+        XCTAssertNil(usageError("a b --io xdp --user root"))
+        XCTAssertEqual(try parsedOptions("a b --io xdp --user root").privileges?.user, "root")
+        XCTAssertNil(try parsedOptions("a b --io auto --user root").xdpExcludedBy)
     }
 
     func testConfigFileTakesTheXdpOptions() throws {

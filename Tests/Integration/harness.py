@@ -46,6 +46,23 @@ def xdp_attached(name):
     return r.returncode == 0 and "prog/xdp" in r.stdout
 
 
+def release_guards(owner_pid):
+    """PIDs of the processes running as the XDP release guard of forwarder `owner_pid` (their
+    command line: the binary, --xdp-release-guard, the owner's pid, ...)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(args) > 2 and args[1] == b"--xdp-release-guard" and args[2] == str(owner_pid).encode():
+            found.append(int(entry))
+    return found
+
+
 def check_prerequisites():
     problems = []
     if os.geteuid() != 0:

@@ -34,7 +34,9 @@
 // can be told from someone else's, the shim writes a marker per interface
 // (/run/forwarder/xdp/<netns inode>-<ifindex>: pid, process start time, program id) when it
 // attaches; cxdp_prepare_interface removes an attached program only when the marker names
-// that program and a process that no longer exists.
+// that program and a process that no longer exists. A release guard (a privileged child, see
+// XdpReleaseGuard.swift) detaches the owner's programs when the owner closes its pipe or dies,
+// which the owner cannot do itself once it has dropped its capabilities (--user).
 #ifndef CXDP_H
 #define CXDP_H
 #include <stddef.h>
@@ -81,9 +83,19 @@ typedef struct {
 // detached first (*removed = its program id, else 0). CXDP_PROGRAM_PRESENT when another
 // program is attached; CXDP_NO_SUCH_DEVICE.
 cxdp_status cxdp_prepare_interface(const char *ifname, uint32_t *removed, char *err, size_t errlen);
-// After every pair using `ifname` is closed: detaches the program this process attached
-// (the marker says so) and removes the marker. 0, or -1 with text. Safe to call twice.
-int cxdp_release_interface(const char *ifname, char *err, size_t errlen);
+// After every pair using `ifname` is closed: detaches the program the owner (pid and start
+// time: this process, or the forwarder a release guard watches) attached, when the marker
+// names the owner and the program is still the one marked, and removes the marker; anything
+// else is left alone. 0, or -1 with text. Safe to call twice.
+int cxdp_release_interface(const char *ifname, int owner_pid, unsigned long long owner_start, char *err, size_t errlen);
+// The start time of process `pid` (field 22 of /proc/<pid>/stat), 0 when unknown: with the
+// pid it names one process (a reused pid has another start time).
+unsigned long long cxdp_process_start(int pid);
+// Starts the release guard: /proc/self/exe with argv, the read end of a new pipe on guard_fd
+// and no other descriptor but 0-2 (0 and 1 on /dev/null), SIGINT/SIGTERM/SIGHUP/SIGPIPE blocked.
+// *write_fd: the write end (O_CLOEXEC); closing it, or this process ending, is the guard's cue.
+// 0, or an errno value.
+int cxdp_spawn_release_guard(char *const argv[], int guard_fd, int *pid, int *write_fd);
 // The XDP program on `ifname`: 1 and its id (and name when the kernel says), 0 when none,
 // -1 with text (no such interface).
 int cxdp_attached_program(const char *ifname, uint32_t *prog_id, char *name, size_t namelen);

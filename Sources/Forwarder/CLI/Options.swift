@@ -270,9 +270,6 @@ struct Options {
             excluded = "--vlan-nat with --io xdp runs one worker for now: a session's two directions arrive on the queues "
                 + "the NIC picks, and handing a UMEM frame to another worker is not done yet; use --workers 1 or --io pcap"
         }
-        if excluded == nil && o.privileges != nil {
-            excluded = "--user does not combine with --io xdp yet: detaching the XDP program at exit needs CAP_NET_ADMIN"
-        }
         if let excluded {
             if o.io == .xdp { throw UsageError(excluded) }
             o.xdpExcludedBy = excluded

@@ -15,7 +15,8 @@ Configuration:
 
 Forwarding:
   --one-way                 only IN -> OUT
-  --filter EXPR             pcap filter applied on both inputs (e.g. 'udp or arp')
+  --filter EXPR             pcap filter applied on both inputs (e.g. 'udp or arp'); in the
+                            kernel with pcap, in the port with xdp
   --burst N                 frames per RX burst and per sendmmsg [32]
   --snaplen N               bytes captured per frame [2112]; longer frames are dropped as oversize
   --buffer-size BYTES       kernel ring size per interface [libpcap default, 2 MB]

@@ -164,16 +164,17 @@ struct Ports {
         return .xdp(try XdpPair.perQueue((inside, outside), options: xdp))
     }
 
-    /// Closes the AF_XDP pairs and detaches their programs now (pcap handles close when the
+    /// Closes the AF_XDP pairs and, with `detach` (false once `--user` dropped the capabilities:
+    /// the release guard does it), detaches their programs now (pcap handles close when the
     /// last reference goes). Returns a problem of the UMEM frame accounting, if any.
-    func close() -> String? {
+    func close(detach: Bool) -> String? {
         guard case .xdp(let pairs) = io else { return nil }
         var problem: String?
         for p in pairs {
             let census = p.close()
             if let text = census.problem { problem = "AF_XDP frame accounting: \(text)" }
         }
-        for p in pairs.prefix(1) {
+        for p in pairs.prefix(1) where detach {
             for name in [p.interfaces.0.name, p.interfaces.1.name] {
                 if let text = XdpInterface.release(name) { problem = "\(name): \(text)" }
             }

@@ -27,10 +27,28 @@ final class Runner {
 
     init(options: Options) { self.options = options }
 
+    /// AF_XDP (xdp, or auto before it tries xdp): the release guard starts before any socket and
+    /// before `--user`'s drop, and is waited for on every way out, so that no program is left
+    /// attached when this process exits, whether it stops, fails to start or runs as a user.
     func run() throws(RuntimeError) -> Int32 {
+        var releaseGuard: XdpReleaseGuard?
+        if options.io != .pcap && options.xdpExcludedBy == nil {
+            do throws(XdpError) { releaseGuard = try XdpReleaseGuard(interfaces: (options.inName, options.outName)) }
+            catch { throw RuntimeError(error.message, interface: error.interface) }
+        }
+        do { return try run(releaseGuard: releaseGuard) } catch {
+            // The ports went with the inner run's scope: their sockets are closed.
+            if let problem = releaseGuard?.finish() { Log.warning(problem) }
+            throw error
+        }
+    }
+
+    private func run(releaseGuard: XdpReleaseGuard?) throws(RuntimeError) -> Int32 {
         let ports = try Ports(options, steering: { [options] inside in Runner.steeringProgram(options, inside: inside) })
         let workers = ports.workers
         options.parallel.workers = workers
+        // `--io auto` chose pcap: nothing for the guard to do, no root process to keep around.
+        if case .pcap = ports.io, let problem = releaseGuard?.finish() { Log.warning(problem) }
         if !options.quiet { for n in ports.notes { Log.info(n.message, interface: n.interface) } }
         var mode = options.mode
         if case .vlanNat(let partial) = mode { mode = .vlanNat(try ports.complete(partial)) }
@@ -77,8 +95,10 @@ final class Runner {
         for t in threads { t.join() }
         capture?.close()
         let summary = reporter.summary(stop: failure.message.map { .error($0) } ?? StopReason.now)
-        // AF_XDP: the sockets close and the XDP programs come off before anything is printed.
-        if let problem = ports.close() { Log.warning(problem) }
+        // AF_XDP: the sockets close and the XDP programs come off before anything is printed: by
+        // this process while it has the capabilities, else (`--user`) by the guard.
+        if let problem = ports.close(detach: options.privileges == nil) { Log.warning(problem) }
+        if let problem = releaseGuard?.finish() { Log.warning(problem) }
         reporter.finish(summary)
         if case .error(let message) = summary.stop { Log.error(message, interface: Log.interface(of: message, among: [options.inName, options.outName])) }
         if options.json { print(summary.json()) } else if !options.quiet { for l in summary.textLines() { Log.info(l) } }
