@@ -19,9 +19,20 @@ extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
     }
 
     /// Puts a frame on the lane to `worker`; a full lane, a stop under way, or no such worker
-    /// drops it under `hand_off`.
+    /// drops it under `hand_off`. A head built around a frame of this worker's port (AF_XDP:
+    /// its UMEM) travels as a copy (`portable`).
     @inline(never)
     mutating func handOff(_ item: HandOff, to worker: Int) {
+        var item = item
+        if IO.buildsHeadsAroundFrames && item.head.isBuiltAroundFrame {
+            guard let copy = portable(item.head) else {
+                directions[item.side.rawValue].drop(.noBuffer)
+                if settings.dropSink != nil { capture(item.head, .noBuffer, direction: item.side, interface: item.side) }
+                retire(item.head)
+                return
+            }
+            item.head = copy
+        }
         if let endpoint, !closing, worker != endpoint.index, worker >= 0, worker < endpoint.mesh.workers,
            endpoint.mesh.lane(from: endpoint.index, to: worker).push(item) {
             handOffs.sent &+= 1
@@ -32,6 +43,23 @@ extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
         directions[item.side.rawValue].drop(.handOff)
         if settings.dropSink != nil { capture(item.head, .handOff, direction: item.side, interface: item.side) }
         retire(item.head)
+    }
+
+    /// The frame in a head with a buffer of its own, and the frame given back to this worker's
+    /// port (the put does it): another worker sends from its own UMEM and fills its own rings,
+    /// so a UMEM frame cannot cross, as `skb_copy` makes a private skb of a borrowed one. nil
+    /// when no head can be had or the frame does not fit one; the original is the caller's then.
+    private mutating func portable(_ head: PacketHead) -> PacketHead? {
+        guard let copy = allocator.get() else { return nil }
+        guard head.length <= copy.tailroomLimit else {
+            allocator.put(copy)
+            return nil
+        }
+        copy.data.copyMemory(from: head.data, byteCount: head.length)
+        copy.meta.pointee.length = head.meta.pointee.length
+        copy.meta.pointee.wireLength = head.meta.pointee.wireLength
+        allocator.put(head)
+        return copy
     }
 
     /// Takes up to a burst off each lane into this worker and processes it as the owner. A frame

@@ -57,20 +57,17 @@ final class IOOptionsTests: XCTestCase {
         XCTAssertEqual(usageError("a b --io xdp --filter (")?.hasPrefix("--filter '(': "), true)
     }
 
-    func testXdpRunsAWorkerPerQueueExceptWithNat() throws {
+    func testXdpRunsAWorkerPerQueue() throws {
         let o = try parsedOptions("a b --io xdp --workers 3 --xdp-queue 2")
         XCTAssertEqual(o.parallel.workers, 3)
         XCTAssertEqual(o.xdp.queue, 2)
         XCTAssertNil(o.xdpExcludedBy)
         XCTAssertNil(try parsedOptions("a b --io auto --workers 2 --vlan-map 1:2").xdpExcludedBy)
         let nat = "a b --vlan-nat --inside 192.168.1.1/24 --outside 203.0.113.1/24 --workers 2"
-        XCTAssertEqual(usageError("\(nat) --io xdp"),
-                       "--vlan-nat with --io xdp runs one worker for now: a session's two directions arrive on the queues "
-                       + "the NIC picks, and handing a UMEM frame to another worker is not done yet; use --workers 1 or --io pcap")
-        XCTAssertNotNil(try parsedOptions("\(nat) --io auto").xdpExcludedBy)
-        XCTAssertNil(try parsedOptions("\(nat) --workers 1 --io xdp").xdpExcludedBy)
-        XCTAssertEqual(try parsedOptions("\(nat.replacingOccurrences(of: "--workers 2", with: "--workers auto")) --io xdp")
-            .parallel.workers, 1, "auto is one NAT worker over xdp")
+        XCTAssertEqual(try parsedOptions("\(nat) --io xdp").parallel.workers, 2, "NAT workers hand off copies over xdp")
+        XCTAssertEqual(usageError("\(nat) --io xdp --nat-steering none"), "--nat-steering only applies with --io pcap")
+        XCTAssertEqual(try parsedOptions("\(nat) --io auto --nat-steering bpf").xdpExcludedBy,
+                       "--nat-steering only applies with --io pcap")
     }
 
     func testUserCombinesWithXdp() throws {

@@ -62,8 +62,9 @@ def check_nat_prerequisites():
 class NatBed:
     """One VLAN NAT testbed and the forwarder running on it (restartable)."""
 
-    def __init__(self, prefix, extra_args=()):
+    def __init__(self, prefix, extra_args=(), queues=1):
         self.prefix = prefix
+        self.queues = queues       # TX/RX queues of every veth (testbed.sh --queues)
         self.extra_args = [str(a) for a in extra_args]   # appended to FORWARDER_ARGS
         self.tb = None
         self.fw = None
@@ -74,7 +75,7 @@ class NatBed:
 
     # -- life cycle
     def up(self):
-        self.tb = testbed_up(self.prefix, *TESTBED_ARGS)
+        self.tb = testbed_up(self.prefix, *TESTBED_ARGS, "--queues", str(self.queues))
         self.gw_mac_in = open(f"/sys/class/net/{self.tb.in_if}/address").read().strip()
         self.gw_mac_out = open(f"/sys/class/net/{self.tb.out_if}/address").read().strip()
         self.snmp_baseline = {side: snmp(self.tb, side) for side in "ab"}
@@ -142,11 +143,12 @@ class NatBed:
 
 
 @contextlib.contextmanager
-def nat_testbed(extra_args=()):
+def nat_testbed(extra_args=(), queues=1):
     """A NatBed with the forwarder started (FORWARDER_ARGS + extra_args); always torn down
-    (forwarder stopped or killed by its PID, namespaces and veths removed)."""
+    (forwarder stopped or killed by its PID, namespaces and veths removed). `queues`: per veth,
+    for AF_XDP with a worker per queue."""
     prefix = "nat" + secrets.token_hex(2)   # 7 characters: interface names stay <= 15
-    bed = NatBed(prefix, extra_args)
+    bed = NatBed(prefix, extra_args, queues)
     try:
         bed.up()
         bed.start_forwarder()

@@ -147,5 +147,5 @@ def test_auto_says_why_it_uses_pcap(testbed):
 def test_xdp_with_pcap_only_options_is_a_usage_error(testbed):
     tb = testbed
     res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "xdp", "--workers", "2", "--vlan-nat",
-                              "--inside", "192.168.1.1/24", "--outside", "203.0.113.1/24"])
-    assert res.returncode == 2 and "--vlan-nat with --io xdp runs one worker" in res.stderr, res.stderr
+                              "--inside", "192.168.1.1/24", "--outside", "203.0.113.1/24", "--nat-steering", "none"])
+    assert res.returncode == 2 and "--nat-steering only applies with --io pcap" in res.stderr, res.stderr

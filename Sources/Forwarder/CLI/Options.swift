@@ -234,7 +234,7 @@ struct Options {
             }
             o.privileges = Privileges.Target(user: user, uid: found.uid, group: group, gid: gid)
         }
-        try checkIO(&o, seen: seen, vlanNat: vlanNat)
+        try checkIO(&o, seen: seen)
         if vlanNat {
             do { o.mode = .vlanNat(try nat.config()) } catch { throw UsageError(error.message) }
         } else if !vlanMaps.isEmpty {
@@ -249,7 +249,7 @@ struct Options {
 
     /// `--io` against the options that only one kind of I/O has. With `--io xdp` a pcap-only
     /// option is a usage error; with `--io auto` it makes auto choose pcap (`xdpExcludedBy`).
-    private static func checkIO(_ o: inout Options, seen: Set<String>, vlanNat: Bool) throws(UsageError) {
+    private static func checkIO(_ o: inout Options, seen: Set<String>) throws(UsageError) {
         for name in ["xdp-mode", "xdp-zero-copy", "xdp-queue"] where seen.contains(name) && o.io == .pcap {
             throw UsageError("--\(name) only applies with --io xdp or --io auto")
         }
@@ -258,17 +258,11 @@ struct Options {
         }
         guard o.io != .pcap else { return }
         var excluded: String?
-        for name in ["buffer-size", "qdisc-bypass", "tx-ring", "fanout-rollover", "fanout-defrag"]
+        // --nat-steering chooses the fanout program; over xdp the NIC's RSS hash picks the queue.
+        for name in ["buffer-size", "qdisc-bypass", "tx-ring", "fanout-rollover", "fanout-defrag", "nat-steering"]
         where seen.contains(name) {
             excluded = "--\(name) only applies with --io pcap"
             break
-        }
-        if excluded == nil && o.parallel.workers > 1 && vlanNat && o.io == .xdp && o.parallel.workersAuto {
-            o.parallel.workers = 1
-        }
-        if excluded == nil && o.parallel.workers > 1 && vlanNat {
-            excluded = "--vlan-nat with --io xdp runs one worker for now: a session's two directions arrive on the queues "
-                + "the NIC picks, and handing a UMEM frame to another worker is not done yet; use --workers 1 or --io pcap"
         }
         if let excluded {
             if o.io == .xdp { throw UsageError(excluded) }

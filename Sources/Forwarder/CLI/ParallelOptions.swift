@@ -23,7 +23,7 @@ struct ParallelOptions {
     /// interface when there are several) and its own head cache.
     var workers = 1
     /// `--workers auto`: one per online CPU; over AF_XDP also at most one per RX queue (the
-    /// ports settle it), and one with `--vlan-nat`.
+    /// ports settle it).
     var workersAuto = false
     /// `--cpus`: worker i runs on `cpus[i % count]`; nil leaves placement to the scheduler.
     var cpus: [Int]?

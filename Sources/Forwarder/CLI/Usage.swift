@@ -37,8 +37,7 @@ Packet I/O (see docs/design.md, "AF_XDP"):
 Workers and the kernel path (see docs/design.md, "Workers"):
   --workers N|auto          workers per interface, each with its own socket on both interfaces
                             (one PACKET_FANOUT group per interface) and its own head cache;
-                            auto = one per online CPU (xdp: at most one per RX queue;
-                            xdp with --vlan-nat: one) [1]
+                            auto = one per online CPU (xdp: at most one per RX queue) [1]
   --cpus LIST               pin worker i to the i-th CPU of LIST, e.g. 0,1 or 0-3 [unpinned]
   --remote-frees adopt|return-home
                             a head freed by a worker that did not allocate it (NAT hand-off):
