@@ -212,6 +212,31 @@ static void write_marker(int ifindex, uint32_t prog_id) {
     if (w == n) rename(tmp, path); else unlink(tmp);
 }
 
+// The programs this process attached, by interface: the marker's twin in memory, for when the
+// marker cannot be written (not root: /run/forwarder is root's), so that this process still
+// detaches what it attached at its stop or failed start. open/close are single-threaded.
+static struct { int ifindex; uint32_t prog_id; } attached[32];
+
+static void remember_attached(int ifindex, uint32_t prog_id) {
+    int free_slot = -1;
+    for (int i = 0; i < 32; i++) {
+        if (attached[i].ifindex == ifindex) { attached[i].prog_id = prog_id; return; }
+        if (attached[i].ifindex == 0 && free_slot < 0) free_slot = i;
+    }
+    if (free_slot >= 0) { attached[free_slot].ifindex = ifindex; attached[free_slot].prog_id = prog_id; }
+}
+
+// The program this process attached to ifindex (0: none), forgotten when `forget`.
+static uint32_t attached_here(int ifindex, int forget) {
+    for (int i = 0; i < 32; i++) {
+        if (attached[i].ifindex != ifindex) continue;
+        uint32_t id = attached[i].prog_id;
+        if (forget) attached[i].ifindex = 0;
+        return id;
+    }
+    return 0;
+}
+
 // 0 with the marker's fields, -1 when there is none (or it is unreadable).
 static int read_marker(int ifindex, int *pid, unsigned long long *start, uint32_t *prog_id) {
     char path[128], buf[128];
@@ -325,7 +350,12 @@ int cxdp_release_interface(const char *ifname, int owner_pid, unsigned long long
     int pid = 0;
     unsigned long long start = 0;
     uint32_t marked = 0;
-    if (read_marker(ifindex, &pid, &start, &marked) != 0 || pid != owner_pid || start != owner_start) return 0;
+    int self = owner_pid == (int)getpid();
+    uint32_t mine = self ? attached_here(ifindex, 1) : 0;
+    if (read_marker(ifindex, &pid, &start, &marked) != 0 || pid != owner_pid || start != owner_start) {
+        if (mine == 0) return 0;
+        marked = mine;   // no marker of ours (it could not be written): the memory says what we attached
+    }
     uint32_t id = 0;
     if (query_program(ifindex, &id) == 0 && id != 0 && id == marked) {
         int r = detach_all(ifindex);
@@ -501,6 +531,8 @@ static int create_socket(cxdp_pair *p, side_t *s, const char *ifname, const cxdp
     cfg.xdp_flags = mode == CXDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
     cfg.bind_flags = XDP_USE_NEED_WAKEUP | (o->zero_copy ? XDP_ZEROCOPY : XDP_COPY);
     int r = 0;
+    uint32_t before = 0, id = 0;
+    if (query_program(s->ifindex, &before) != 0) before = 0;
     for (int attempt = 0; attempt < 40; attempt++) {
         r = xsk_socket__create_shared(&s->xsk, ifname, o->queue, p->umem, &s->rx, &s->tx, &s->fq, &s->cq, &cfg);
         if (r != -EBUSY) break;
@@ -508,11 +540,23 @@ static int create_socket(cxdp_pair *p, side_t *s, const char *ifname, const cxdp
         struct timespec ts = { 0, 50 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
-    if (r != 0) { s->xsk = NULL; return r; }
+    int ours = query_program(s->ifindex, &id) == 0 && id != 0 && (id != before || attached_here(s->ifindex, 0) == id);
+    if (r != 0) {
+        s->xsk = NULL;
+        // libxdp can fail after attaching its program (without CAP_SYS_ADMIN it cannot look the
+        // program up by id): one this call attached goes again, so a failed start leaves nothing.
+        if (ours && before == 0) {
+            detach_all(s->ifindex);
+            attached_here(s->ifindex, 1);
+        }
+        return r;
+    }
     s->fd = xsk_socket__fd(s->xsk);
     s->mode = mode;
-    uint32_t id = 0;
-    if (query_program(s->ifindex, &id) == 0 && id != 0) write_marker(s->ifindex, id);
+    if (ours) {
+        remember_attached(s->ifindex, id);
+        write_marker(s->ifindex, id);
+    }
     return 0;
 }
 
@@ -606,7 +650,9 @@ cxdp_status cxdp_open_pair(const char *if0, const char *if1, const cxdp_options 
             int e = -r;
             cxdp_status st = errno_status(e, opts->zero_copy);
             const char *what = e == EPERM || e == EACCES ? " (creating the socket needs CAP_NET_RAW; loading and "
-                "attaching the XDP program CAP_BPF and CAP_NET_ADMIN)" : "";
+                "attaching the XDP program CAP_BPF and CAP_NET_ADMIN)"
+                : e == ENOENT && geteuid() != 0 ? " (not root: libxdp also needs CAP_SYS_ADMIN, to look its program "
+                "up by id)" : "";
             if (st == CXDP_MODE_UNSUPPORTED && opts->zero_copy)
                 set_err(err, errlen, "zero-copy AF_XDP refused: %s (the driver has no zero-copy support)", strerror(e));
             else if (st == CXDP_MODE_UNSUPPORTED)

@@ -25,8 +25,8 @@ public struct XdpError: Error, Equatable {
         switch kind {
         case .permissionDenied:
             fix = "AF_XDP needs CAP_NET_RAW (the socket), CAP_BPF and CAP_NET_ADMIN (loading and attaching the XDP "
-                + "program): run as root, or: sudo setcap cap_net_raw,cap_net_admin,cap_bpf+ep $(command -v forwarder); "
-                + "or use --io pcap"
+                + "program) and CAP_SYS_ADMIN (libxdp's program look-up): run as root (with --user to drop them after "
+                + "the start), or use --io pcap"
         case .memlock:
             fix = "the UMEM is locked memory: raise the limit (ulimit -l unlimited, or LimitMEMLOCK=infinity in the "
                 + "service unit), run with CAP_IPC_LOCK, or use --io pcap"

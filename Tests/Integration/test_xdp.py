@@ -149,3 +149,27 @@ def test_xdp_with_pcap_only_options_is_a_usage_error(testbed):
     res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "xdp", "--workers", "2", "--vlan-nat",
                               "--inside", "192.168.1.1/24", "--outside", "203.0.113.1/24", "--nat-steering", "none"])
     assert res.returncode == 2 and "--nat-steering only applies with --io pcap" in res.stderr, res.stderr
+
+
+def _as_nobody_with(caps):
+    c = ",".join("+" + x for x in caps)
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={c}", f"--ambient-caps={c}"]
+
+
+def test_not_root_with_capabilities_leaves_nothing_attached(testbed):
+    """As an ordinary user with capabilities (ambient, as a unit's AmbientCapabilities= gives
+    them) no marker can be written under /run/forwarder, so the process remembers what it
+    attached: without CAP_SYS_ADMIN libxdp fails after attaching its program, which is an error
+    naming that capability, and the program goes again; with it the run forwards and its stop
+    detaches both."""
+    tb = testbed
+    base = ["net_raw", "net_admin", "bpf", "ipc_lock"]
+    res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "xdp", "--duration", "1"], prefix_cmd=_as_nobody_with(base))
+    assert res.returncode == 1, res.stderr
+    assert "CAP_SYS_ADMIN" in res.stderr, res.stderr
+    assert not xdp_attached(tb.in_if) and not xdp_attached(tb.out_if), "a failed start left a program"
+    res = run_forwarder_once([tb.in_if, tb.out_if, "--io", "xdp", "--duration", "1", "--json"],
+                             prefix_cmd=_as_nobody_with(base + ["sys_admin"]))
+    assert res.returncode == 0, res.stderr
+    assert res.json["io"] == "xdp", res.json["io"]
+    assert not xdp_attached(tb.in_if) and not xdp_attached(tb.out_if), "a normal stop left a program"

@@ -6,7 +6,7 @@ usage: forwarder IN OUT [options]
 
 Moves Ethernet frames between two interfaces over AF_PACKET (libpcap) or AF_XDP, both ways,
 taking packet heads from a per-thread cache modelled on the Linux NAPI skb cache. Needs root or
-CAP_NET_RAW (AF_XDP: also CAP_BPF and CAP_NET_ADMIN).
+CAP_NET_RAW (AF_XDP: also CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN; better root and --user).
 
 Configuration:
   --config FILE             read 'option = value' lines from FILE (the long options' names);
