@@ -46,12 +46,22 @@ public struct XdpSocketCounters: Sendable, Equatable {
         txRingEmpty = c.tx_ring_empty
     }
 
-    /// The summary's JSON keys, in order.
-    public var fields: [(key: String, value: UInt64)] {
-        [("rx_frames", rxFrames), ("tx_frames", txFrames), ("tx_copied", txCopied), ("tx_completed", txCompleted),
-         ("recycled", recycled), ("filtered", filtered), ("kick_errors", kickErrors), ("rx_dropped", rxDropped),
-         ("rx_ring_full", rxRingFull), ("rx_fill_ring_empty", rxFillRingEmpty), ("rx_invalid_descs", rxInvalidDescriptors),
-         ("tx_invalid_descs", txInvalidDescriptors), ("tx_ring_empty", txRingEmpty)]
+    /// The summary's JSON keys in order, each with a line saying what it counts (the metrics
+    /// file's HELP).
+    public var fields: [(key: String, help: String, value: UInt64)] {
+        [("rx_frames", "frames taken off the RX ring", rxFrames),
+         ("tx_frames", "frames put on the TX ring", txFrames),
+         ("tx_copied", "TX frames copied into the UMEM (generated ones; the rest went by address)", txCopied),
+         ("tx_completed", "TX completions taken", txCompleted),
+         ("recycled", "received frames given back to the fill ring unsent", recycled),
+         ("filtered", "received frames that --filter rejected", filtered),
+         ("kick_errors", "sendto kicks that failed", kickErrors),
+         ("rx_dropped", "XDP_STATISTICS: frames the kernel dropped", rxDropped),
+         ("rx_ring_full", "XDP_STATISTICS: drops because the RX ring was full", rxRingFull),
+         ("rx_fill_ring_empty", "XDP_STATISTICS: drops because the fill ring was empty", rxFillRingEmpty),
+         ("rx_invalid_descs", "XDP_STATISTICS: invalid RX descriptors", rxInvalidDescriptors),
+         ("tx_invalid_descs", "XDP_STATISTICS: invalid TX descriptors", txInvalidDescriptors),
+         ("tx_ring_empty", "XDP_STATISTICS: times the kernel found the TX ring empty", txRingEmpty)]
     }
 
     public static func + (l: XdpSocketCounters, r: XdpSocketCounters) -> XdpSocketCounters {

@@ -3,6 +3,7 @@ import Nat44
 import PcapngCapture
 import Pipeline
 import XCTest
+import XdpIO
 @testable import Forwarder
 
 /// The metrics file's text from summary values: HELP and TYPE once per family, before its
@@ -22,6 +23,22 @@ final class MetricsTests: XCTestCase {
                         elapsed: 2.5, stop: stop)
         s.capture = DropCapture.Counts(written: 2, skipped: 1)
         return s
+    }
+
+    func testXdpCountersAreFamiliesPerInterface() throws {
+        var s = try summary("eth0 eth1 --io xdp")
+        var c = XdpSocketCounters()
+        c.rxFrames = 12
+        c.txCopied = 2
+        c.rxFillRingEmpty = 5
+        s.xdp = XdpReport(firstQueue: 0, lastQueue: 0, zeroCopy: false, interfaces: [("eth0", "generic", c), ("eth1", "generic", nil)])
+        let text = Metrics.text(s, startTime: 1, up: true)
+        XCTAssertTrue(text.contains("# TYPE forwarder_xdp_rx_frames_total counter\n"), text)
+        XCTAssertTrue(text.contains("forwarder_xdp_rx_frames_total{interface=\"eth0\"} 12\n"), text)
+        XCTAssertTrue(text.contains("forwarder_xdp_tx_copied_total{interface=\"eth0\"} 2\n"), text)
+        XCTAssertTrue(text.contains("forwarder_xdp_rx_fill_ring_empty_total{interface=\"eth0\"} 5\n"), text)
+        XCTAssertFalse(text.contains("forwarder_xdp_rx_frames_total{interface=\"eth1\"}"), "unreadable counters are left out")
+        XCTAssertFalse(Metrics.text(try summary("eth0 eth1"), startTime: 1, up: true).contains("forwarder_xdp_"))
     }
 
     func testFamiliesAreDeclaredOnceBeforeTheirSamples() throws {

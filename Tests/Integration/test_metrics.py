@@ -76,6 +76,13 @@ def check_against_summary(samples, types, j, tb):
         assert value(samples, "forwarder_pcap_received_total", interface=ifname) == c["received"]
         assert value(samples, "forwarder_pcap_dropped_total", interface=ifname) == c["dropped"]
         assert value(samples, "forwarder_pcap_if_dropped_total", interface=ifname) == c["if_dropped"]
+    if j["xdp"] is None:
+        assert not any(name.startswith("forwarder_xdp_") for name, _ in samples), sorted(samples)
+    else:
+        for ifname, c in j["xdp"]["interfaces"].items():
+            for key, n in c.items():
+                if key != "mode":
+                    assert value(samples, f"forwarder_xdp_{key}_total", interface=ifname) == n, (ifname, key)
     a = j["allocator"]
     assert value(samples, "forwarder_allocator_gets_total") == a["gets"]
     assert value(samples, "forwarder_allocator_puts_total") == a["puts"]

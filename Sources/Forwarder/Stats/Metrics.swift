@@ -2,6 +2,7 @@ import Telemetry
 import BufferCache
 import Nat44
 import Pipeline
+import XdpIO
 
 /// `--metrics-file`: the counters in the Prometheus text exposition format (version 0.0.4, the
 /// node_exporter textfile-collector convention), built from the same values as the JSON summary,
@@ -18,6 +19,18 @@ struct Metrics {
         var m = Metrics()
         m.build(summary, startTime: startTime, up: up)
         return m.out.text
+    }
+
+    /// AF_XDP: the sockets' counters per interface (the JSON `xdp.interfaces`), one family each.
+    private mutating func xdpFamilies(_ x: XdpReport) {
+        let readable = x.interfaces.compactMap { i in i.counters.map { (name: i.name, fields: $0.fields) } }
+        guard let first = readable.first else { return }
+        for (index, field) in first.fields.enumerated() {
+            for i in readable {
+                out.counter("forwarder_xdp_\(field.key)_total", "AF_XDP: \(field.help).", i.fields[index].value,
+                            ["interface": i.name])
+            }
+        }
     }
 
     private mutating func build(_ s: Summary, startTime: Double, up: Bool) {
@@ -61,6 +74,7 @@ struct Metrics {
         for (metric, help, value) in pcap {
             for (name, c) in kernel { out.counter(metric, help, value(c), ["interface": name]) }
         }
+        if let x = s.xdp { xdpFamilies(x) }
 
         let a = s.totals.allocator
         out.counter("forwarder_allocator_gets_total", "Packet heads taken from the allocator.", a.gets)
