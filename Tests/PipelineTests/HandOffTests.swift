@@ -5,84 +5,25 @@ import Glibc
 @testable import Pipeline
 import ProcessControl
 
-/// Owns a frame by its first payload byte (mod the worker count): the shape of NAT's ownership
-/// (a field of the frame names the worker), without NAT.
-private struct OwnerByByte: FrameProcessor {
-    let index: Int
-    let workers: Int
-
-    mutating func process<A: HeadAllocator & ~Copyable>(
-        _ head: PacketHead, from side: Side, now: UInt64, allocator: inout A) -> Verdict {
-        let owner = Int(head.data.load(fromByteOffset: 14, as: UInt8.self)) % workers
-        return owner == index ? .forward(side.other) : .handOff(worker: owner)
-    }
-}
-
 /// Two workers on threads, each receiving frames of which half belong to the other: the lanes,
 /// the doorbells and the stop barrier, with both remote-free policies. Run under ThreadSanitizer
 /// by scripts/sanitize.sh.
 final class HandOffTests: XCTestCase {
-    func frame(_ owner: UInt8) -> [UInt8] {
-        [0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, owner] + (0..<45).map { UInt8($0) }
-    }
-
-    final class Results: Sendable {
-        let stop = Atomic<Bool>(false)
-        let sent0 = Atomic<Int>(0)
-        let sent1 = Atomic<Int>(0)
-        let failures = Atomic<Int>(0)
-    }
-
     func run(policy: HeadCache.RemoteFreePolicy, frames: Int, laneCapacity: Int = 4096) throws -> (stats: [WorkerStats<NoCounters>], sent: [Int], pool: HeadPool) {
         let pool = HeadPool()
-        let mesh = HandOffMesh(workers: 2, laneCapacity: laneCapacity)
-        let results = Results()
-        let slots = [StatsSlot<NoCounters>(), StatsSlot<NoCounters>()]
-        var wake: [Int32] = [-1, -1]
-        XCTAssertEqual(pipe(&wake), 0)
-        defer { close(wake[0]); close(wake[1]) }
-        let wakeRead = wake[0]
-        let frames01 = [frame(0), frame(1)]
-        let threads = (0..<2).map { index in
-            JoinableThread(name: "worker test") {
-                var config = HeadCache.Configuration.kernel2021
-                config.remoteFrees = policy
-                var worker = Worker(allocator: HeadCache(pool: pool, configuration: config)!,
-                                    processor: OwnerByByte(index: index, workers: 2),
-                                    inPort: MemoryPort(frames: frames01, budget: frames), outPort: MemoryPort(),
-                                    inputs: [.inside], settings: WorkerSettings(), slot: slots[index],
-                                    handOff: HandOffEndpoint(mesh: mesh, index: index))
-                worker.outPort.keepSent = false
-                do {
-                    try worker.run(stop: results.stop, wakeDescriptor: wakeRead)
-                } catch {
-                    results.failures.add(1, ordering: .relaxed)
-                }
-                if index == 0 {
-                    results.sent0.store(worker.outPort.sentCount, ordering: .relaxed)
-                } else {
-                    results.sent1.store(worker.outPort.sentCount, ordering: .relaxed)
-                }
-            }
+        let frames01 = [ownerFrame(0), ownerFrame(1)]
+        let (stats, sent) = try runTwoWorkers(frames: frames, laneCapacity: laneCapacity) { index, endpoint, slot, results, wake in
+            var config = HeadCache.Configuration.kernel2021
+            config.remoteFrees = policy
+            var worker = Worker(allocator: HeadCache(pool: pool, configuration: config)!,
+                                processor: OwnerByByte(index: index, workers: 2),
+                                inPort: MemoryPort(frames: frames01, budget: frames), outPort: MemoryPort(),
+                                inputs: [.inside], settings: WorkerSettings(), slot: slot, handOff: endpoint)
+            worker.outPort.keepSent = false
+            try worker.run(stop: results.stop, wakeDescriptor: wake)
+            return worker.outPort.sentCount
         }
-        // Until both have received everything and every frame is sent or counted (or 60 s).
-        let deadline = monotonicNanoseconds() + 60_000_000_000
-        while monotonicNanoseconds() < deadline {
-            let s = slots.compactMap { $0.read() }
-            if s.count == 2 {
-                let rx = s.map(\.directions.0.rxFrames).reduce(0, +)
-                let done = s.map { $0.directions.0.txFrames + $0.directions.0.dropsTotal }.reduce(0, +)
-                if rx == UInt64(2 * frames) && done == rx { break }
-            }
-            usleep(1_000)
-        }
-        results.stop.store(true, ordering: .relaxed)
-        var byte: UInt8 = 1
-        XCTAssertEqual(write(wake[1], &byte, 1), 1)
-        for t in threads { t.join() }
-        XCTAssertEqual(results.failures.load(ordering: .relaxed), 0)
-        XCTAssertEqual(mesh.queued, 0, "no head is left on a lane")
-        return (try slots.map { try XCTUnwrap($0.read()) }, [results.sent0.load(ordering: .relaxed), results.sent1.load(ordering: .relaxed)], pool)
+        return (stats, sent, pool)
     }
 
     @discardableResult

@@ -34,7 +34,11 @@ final class Runner {
         var releaseGuard: XdpReleaseGuard?
         if options.io != .pcap && options.xdpExcludedBy == nil {
             do throws(XdpError) { releaseGuard = try XdpReleaseGuard(interfaces: (options.inName, options.outName)) }
-            catch { throw RuntimeError(error.message, interface: error.interface) }
+            catch {
+                // auto: no xdp without its guard (a program could outlive us), pcap instead, saying why.
+                guard options.io == .auto else { throw RuntimeError(error.message, interface: error.interface) }
+                options.xdpExcludedBy = error.message
+            }
         }
         do { return try run(releaseGuard: releaseGuard) } catch {
             // The ports went with the inner run's scope: their sockets are closed.
