@@ -115,15 +115,16 @@ private struct FrameLendingAllocator: HeadAllocator, ~Copyable {
 /// Worker.portable: a frame handed to another worker leaves the frame it was built around (its
 /// region is its worker's alone) as a copy in a head of its own, and the frame goes back at once.
 final class FrameHandOffTests: XCTestCase {
+    /// One worker's findings, written by its thread only and read after the join.
     private final class Report: @unchecked Sendable {
-        var byAddress = [0, 0], copies = [0, 0], corrupt = [0, 0], outstanding = [0, 0], violations = [0, 0]
+        var byAddress = 0, copies = 0, corrupt = 0, outstanding = 0, violations = 0
     }
 
     func testAHandedOffFrameTravelsAsACopyAndItsFrameGoesBack() throws {
         let frames = 20_000
         let pool = HeadPool()
         let frames01 = [ownerFrame(0), ownerFrame(1)]
-        let report = Report()
+        let reports = [Report(), Report()]
         let (stats, sent) = try runTwoWorkers(frames: frames, laneCapacity: 4096) { index, endpoint, slot, results, wake in
             let region = FrameRegion(slots: 512)
             var worker = Worker(allocator: FrameLendingAllocator(base: HeadCache(pool: pool, configuration: .kernel2021)!, region: region),
@@ -133,24 +134,25 @@ final class FrameHandOffTests: XCTestCase {
                                 inputs: [.inside], settings: WorkerSettings(), slot: slot, handOff: endpoint)
             try worker.run(stop: results.stop, wakeDescriptor: wake)
             // After the stop every head is back: so is every frame.
-            report.byAddress[index] = worker.outPort.byAddress
-            report.copies[index] = worker.outPort.copies
-            report.corrupt[index] = worker.outPort.corrupt
-            report.outstanding[index] = region.outstanding
-            report.violations[index] = region.violations
+            let report = reports[index]
+            report.byAddress = worker.outPort.byAddress
+            report.copies = worker.outPort.copies
+            report.corrupt = worker.outPort.corrupt
+            report.outstanding = region.outstanding
+            report.violations = region.violations
             return worker.outPort.byAddress + worker.outPort.copies
         }
         for i in 0..<2 {
-            let s = stats[i]
+            let s = stats[i], r = reports[i]
             XCTAssertEqual(s.directions.0.rxFrames, UInt64(frames))
             XCTAssertGreaterThan(s.handOffs.received, 0)
-            XCTAssertEqual(UInt64(report.copies[i]), s.handOffs.received, "worker \(i): every frame handed over is sent as a copy")
-            XCTAssertEqual(report.byAddress[i] + report.copies[i], sent[i])
-            XCTAssertEqual(UInt64(report.byAddress[i]), s.directions.0.txFrames - s.handOffs.received,
+            XCTAssertEqual(UInt64(r.copies), s.handOffs.received, "worker \(i): every frame handed over is sent as a copy")
+            XCTAssertEqual(r.byAddress + r.copies, sent[i])
+            XCTAssertEqual(UInt64(r.byAddress), s.directions.0.txFrames - s.handOffs.received,
                            "worker \(i): its own frames go by address")
-            XCTAssertEqual(report.corrupt[i], 0, "worker \(i): copies byte-exact")
-            XCTAssertEqual(report.outstanding[i], 0, "worker \(i): every frame back in its region")
-            XCTAssertEqual(report.violations[i], 0, "worker \(i): no frame given back twice or to the wrong region")
+            XCTAssertEqual(r.corrupt, 0, "worker \(i): copies byte-exact")
+            XCTAssertEqual(r.outstanding, 0, "worker \(i): every frame back in its region")
+            XCTAssertEqual(r.violations, 0, "worker \(i): no frame given back twice or to the wrong region")
         }
         let accounted = stats[0].directions.0.txFrames + stats[0].directions.0.dropsTotal
             + stats[1].directions.0.txFrames + stats[1].directions.0.dropsTotal
