@@ -15,11 +15,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -907,4 +910,30 @@ const char *cxdp_lib_version(void) {
     static char v[64];
     if (v[0] == '\0') snprintf(v, sizeof v, "libxdp (xsk), libbpf %d.%d", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
     return v;
+}
+
+int cxdp_guard_limit_capabilities(void) {
+    const int keep[] = { CAP_NET_ADMIN, CAP_SYS_ADMIN, 39 /* CAP_BPF, newer than some headers */ };
+    uint64_t mask = 0;
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) mask |= 1ULL << keep[i];
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &header, data) != 0) return errno;
+    uint64_t effective = ((uint64_t)data[1].effective << 32) | data[0].effective;
+    int failed = 0;
+    // The bounding set first: dropping from it needs CAP_SETPCAP, which the capset below gives up.
+    for (int cap = 0; cap <= 63; cap++) {
+        if ((mask >> cap) & 1) continue;
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && !failed) failed = errno;
+    }
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    uint64_t kept = effective & mask;
+    for (int i = 0; i < 2; i++) {
+        data[i].effective = data[i].permitted = (uint32_t)(kept >> (32 * i));
+        data[i].inheritable = 0;
+    }
+    if (syscall(SYS_capset, &header, data) != 0 && !failed) failed = errno;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 && !failed) failed = errno;
+    return failed;
 }

@@ -91,6 +91,8 @@ public final class XdpReleaseGuard {
             sigaddset(&stops, s)
         }
         sigprocmask(SIG_UNBLOCK, &stops, nil)
+        // Root's whole capability set is more than detaching needs.
+        _ = cxdp_guard_limit_capabilities()
         var buffer = (UInt64(0), UInt64(0))
         while true {
             let n = withUnsafeMutableBytes(of: &buffer) { read(descriptor, $0.baseAddress, $0.count) }

@@ -30,6 +30,20 @@ def assert_one_guard(fw):
     with open(f"/proc/{guards[0]}/status") as f:
         ppid = [line.split()[1] for line in f if line.startswith("PPid:")][0]
     assert int(ppid) == fw.proc.pid, f"the guard's parent is {ppid}, not the forwarder {fw.proc.pid}"
+    # Least privilege: CAP_NET_ADMIN (12), CAP_SYS_ADMIN (21) and CAP_BPF (39) only, set at its
+    # start (polled: it may still be starting), no new privileges.
+    want = (1 << 12) | (1 << 21) | (1 << 39)
+    deadline = time.monotonic() + 2
+    while True:
+        with open(f"/proc/{guards[0]}/status") as f:
+            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        caps = {k: int(st[k], 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")}
+        if caps["CapEff"] == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert caps == {"CapEff": want, "CapPrm": want, "CapBnd": want, "CapInh": 0, "CapAmb": 0}, \
+        {k: hex(v) for k, v in caps.items()}
+    assert st["NoNewPrivs"].strip() == "1", st["NoNewPrivs"]
     return guards[0]
 
 

@@ -96,6 +96,11 @@ unsigned long long cxdp_process_start(int pid);
 // *write_fd: the write end (O_CLOEXEC); closing it, or this process ending, is the guard's cue.
 // 0, or an errno value.
 int cxdp_spawn_release_guard(char *const argv[], int guard_fd, int *pid, int *write_fd);
+// The guard's least privilege: keeps only what detaching needs (CAP_NET_ADMIN for the netlink
+// detach, CAP_BPF and CAP_SYS_ADMIN for libxdp's look-up of its program by id) in the effective
+// and permitted sets and the bounding set, clears the inheritable and ambient sets, and sets
+// no_new_privs. 0, or an errno (the caller goes on: a guard with more is still a guard).
+int cxdp_guard_limit_capabilities(void);
 // The XDP program on `ifname`: 1 and its id (and name when the kernel says), 0 when none,
 // -1 with text (no such interface).
 int cxdp_attached_program(const char *ifname, uint32_t *prog_id, char *name, size_t namelen);
