@@ -113,8 +113,6 @@ class XdpVethTestCase: XCTestCase {
         return try receive(on: &port, using: &heads, expected: expected, seconds: seconds)
     }
 
-    /// Between calls: every frame in one state, the counts add up, no head holds a frame, and
-    /// every RX frame given back is in its fill ring or its stash.
     /// Polls `port` for up to `seconds` until one frame lands in `head`; returns 1, or 0 if none came.
     func receiveOne(into head: inout PacketHead, on port: inout XdpPort, seconds: Double = 3) throws -> Int {
         let deadline = Date().addingTimeInterval(seconds)
@@ -125,6 +123,8 @@ class XdpVethTestCase: XCTestCase {
         return 0
     }
 
+    /// Between calls: every frame in one state, the counts add up, no head holds a frame, and
+    /// every RX frame given back is in its fill ring or its stash.
     func assertBalanced(_ pair: XdpPair, file: StaticString = #filePath, line: UInt = #line) {
         let c = pair.census()
         XCTAssertNil(c.problem, file: file, line: line)
