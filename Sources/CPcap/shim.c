@@ -500,20 +500,6 @@ int cpcap_stats(cpcap_port *p, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop,
     return 0;
 }
 
-int cpcap_check_filter(const char *expr, int snaplen, char *err, size_t errlen) {
-    pcap_t *dead = pcap_open_dead(DLT_EN10MB, snaplen > 0 ? snaplen : 65535);
-    if (dead == NULL) {
-        set_err(err, errlen, "pcap_open_dead failed");
-        return -1;
-    }
-    struct bpf_program program;
-    int rc = pcap_compile(dead, &program, expr, 1, PCAP_NETMASK_UNKNOWN);
-    if (rc != 0) set_err(err, errlen, "%s", pcap_geterr(dead));
-    else pcap_freecode(&program);
-    pcap_close(dead);
-    return rc == 0 ? 0 : -1;
-}
-
 struct cpcap_filter {
     struct bpf_program program;
 };
@@ -544,6 +530,13 @@ void cpcap_filter_free(cpcap_filter *f) {
     if (f == NULL) return;
     pcap_freecode(&f->program);
     free(f);
+}
+
+int cpcap_check_filter(const char *expr, int snaplen, char *err, size_t errlen) {
+    cpcap_filter *f = cpcap_filter_compile(expr, snaplen, err, errlen);
+    int rc = f == NULL ? -1 : 0;
+    cpcap_filter_free(f);
+    return rc;
 }
 
 const char *cpcap_lib_version(void) {
