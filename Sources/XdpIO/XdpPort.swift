@@ -34,8 +34,6 @@ public struct XdpPort: PacketPort, ~Copyable {
     /// `--filter`: run here on each frame (AF_XDP has no socket filter); a frame it rejects goes
     /// straight back to the fill ring, counted as filtered, and the pipeline never sees it.
     let filter: PcapFilter.Program?
-    /// The rejected frames of a burst.
-    private let rejected: UnsafeMutablePointer<UInt64>
 
     /// The port on `pair`'s socket `side` (0: the first interface) for bursts of up to `burst`.
     public init(pair: XdpPair, side: Int, burst: Int, snaplen: Int = 65535, filter: PcapFilter.Program? = nil) {
@@ -51,13 +49,11 @@ public struct XdpPort: PacketPort, ~Copyable {
         vectors = BurstVectors(capacity: burst, errorTextSize: 256)
         addresses = .allocate(capacity: burst)
         offsets = .allocate(capacity: burst)
-        rejected = .allocate(capacity: burst)
     }
 
     deinit {
         addresses.deallocate()
         offsets.deallocate()
-        rejected.deallocate()
     }
 
     public var pollDescriptor: Int32 { cxdp_fd(umem, Int32(side)) }
@@ -70,33 +66,20 @@ public struct XdpPort: PacketPort, ~Copyable {
         let got = cxdp_rx_frames(umem, Int32(side), Int32(n), addresses, offsets, vectors.lengths,
                                  vectors.errorText, vectors.errorTextSize)
         guard got >= 0 else { throw PortError("\(name): receive failed: \(vectors.error)") }
-        guard let filter else {
-            for i in 0..<Int(got) {
-                let address = addresses[i], length = vectors.lengths[i]
-                heads[i].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: offsets[i],
-                               length: min(length, snaplen), wireLength: length)
-            }
-            return Int(got)
-        }
-        return filtered(filter, got: Int(got), into: heads)
-    }
-
-    /// `receive` with `--filter`: heads for the frames that match, the others given back.
-    @inline(never)
-    private func filtered(_ filter: PcapFilter.Program, got: Int, into heads: UnsafeMutablePointer<PacketHead>) -> Int {
-        var kept = 0, dropped = 0
-        for i in 0..<got {
-            let address = addresses[i], length = vectors.lengths[i], data = area + Int(address) + Int(offsets[i])
-            guard filter.matches(data, length: min(length, snaplen), wireLength: length) else {
-                rejected[dropped] = address
-                dropped += 1
+        var kept = 0, rejected = 0
+        let filter = self.filter  // once per burst
+        for i in 0..<Int(got) {
+            let address = addresses[i], length = vectors.lengths[i], captured = min(length, snaplen)
+            if let filter, !filter.matches(area + Int(address) + Int(offsets[i]), length: captured, wireLength: length) {
+                addresses[rejected] = address  // slots before i are read already: the front collects the rejected
+                rejected += 1
                 continue
             }
             heads[kept].build(around: area + Int(address), address: address, capacity: frameSize, dataOffset: offsets[i],
-                              length: min(length, snaplen), wireLength: length)
+                              length: captured, wireLength: length)
             kept += 1
         }
-        if dropped > 0 { cxdp_filter_out(umem, Int32(side), rejected, Int32(dropped)) }
+        if rejected > 0 { cxdp_filter_out(umem, Int32(side), addresses, Int32(rejected)) }
         return kept
     }
 
