@@ -46,39 +46,32 @@ public struct XdpSocketCounters: Sendable, Equatable {
         txRingEmpty = c.tx_ring_empty
     }
 
-    /// The summary's JSON keys in order, each with a line saying what it counts (the metrics
-    /// file's HELP).
+    /// Every counter: its JSON key, a line saying what it counts (the metrics file's HELP), and
+    /// where it is. The summary, the metrics and `+` all go through this one list.
+    private static let table: [(key: String, help: String, path: any WritableKeyPath<XdpSocketCounters, UInt64> & Sendable)] = [
+        ("rx_frames", "frames taken off the RX ring", \.rxFrames),
+        ("tx_frames", "frames put on the TX ring", \.txFrames),
+        ("tx_copied", "TX frames copied into the UMEM (generated ones; the rest went by address)", \.txCopied),
+        ("tx_completed", "TX completions taken", \.txCompleted),
+        ("recycled", "received frames given back to the fill ring unsent", \.recycled),
+        ("filtered", "received frames that --filter rejected", \.filtered),
+        ("kick_errors", "sendto kicks that failed", \.kickErrors),
+        ("rx_dropped", "XDP_STATISTICS: frames the kernel dropped", \.rxDropped),
+        ("rx_ring_full", "XDP_STATISTICS: drops because the RX ring was full", \.rxRingFull),
+        ("rx_fill_ring_empty", "XDP_STATISTICS: drops because the fill ring was empty", \.rxFillRingEmpty),
+        ("rx_invalid_descs", "XDP_STATISTICS: invalid RX descriptors", \.rxInvalidDescriptors),
+        ("tx_invalid_descs", "XDP_STATISTICS: invalid TX descriptors", \.txInvalidDescriptors),
+        ("tx_ring_empty", "XDP_STATISTICS: times the kernel found the TX ring empty", \.txRingEmpty),
+    ]
+
+    /// The summary's JSON keys in order, with their HELP lines and values.
     public var fields: [(key: String, help: String, value: UInt64)] {
-        [("rx_frames", "frames taken off the RX ring", rxFrames),
-         ("tx_frames", "frames put on the TX ring", txFrames),
-         ("tx_copied", "TX frames copied into the UMEM (generated ones; the rest went by address)", txCopied),
-         ("tx_completed", "TX completions taken", txCompleted),
-         ("recycled", "received frames given back to the fill ring unsent", recycled),
-         ("filtered", "received frames that --filter rejected", filtered),
-         ("kick_errors", "sendto kicks that failed", kickErrors),
-         ("rx_dropped", "XDP_STATISTICS: frames the kernel dropped", rxDropped),
-         ("rx_ring_full", "XDP_STATISTICS: drops because the RX ring was full", rxRingFull),
-         ("rx_fill_ring_empty", "XDP_STATISTICS: drops because the fill ring was empty", rxFillRingEmpty),
-         ("rx_invalid_descs", "XDP_STATISTICS: invalid RX descriptors", rxInvalidDescriptors),
-         ("tx_invalid_descs", "XDP_STATISTICS: invalid TX descriptors", txInvalidDescriptors),
-         ("tx_ring_empty", "XDP_STATISTICS: times the kernel found the TX ring empty", txRingEmpty)]
+        Self.table.map { ($0.key, $0.help, self[keyPath: $0.path]) }
     }
 
     public static func + (l: XdpSocketCounters, r: XdpSocketCounters) -> XdpSocketCounters {
         var s = l
-        s.rxFrames &+= r.rxFrames
-        s.txFrames &+= r.txFrames
-        s.txCopied &+= r.txCopied
-        s.txCompleted &+= r.txCompleted
-        s.recycled &+= r.recycled
-        s.filtered &+= r.filtered
-        s.kickErrors &+= r.kickErrors
-        s.rxDropped &+= r.rxDropped
-        s.rxRingFull &+= r.rxRingFull
-        s.rxFillRingEmpty &+= r.rxFillRingEmpty
-        s.rxInvalidDescriptors &+= r.rxInvalidDescriptors
-        s.txInvalidDescriptors &+= r.txInvalidDescriptors
-        s.txRingEmpty &+= r.txRingEmpty
+        for entry in table { s[keyPath: entry.path] &+= r[keyPath: entry.path] }
         return s
     }
 }
