@@ -141,11 +141,6 @@ public final class XdpPair: @unchecked Sendable {
         return c
     }
 
-    /// For the summary's kernel line: frames that reached the socket (taken plus dropped), dropped
-    /// by the kernel (RX ring full, no fill frame), and 0 (the interface's drops are not here).
-    public func kernelStats(side: Int) -> (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)? {
-        counters(side: side).map { ($0.rx_frames &+ $0.rx_dropped, $0.rx_dropped, 0) }
-    }
 }
 
 extension XdpOptions.Mode {

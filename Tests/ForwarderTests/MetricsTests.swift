@@ -31,7 +31,7 @@ final class MetricsTests: XCTestCase {
         c.rxFrames = 12
         c.txCopied = 2
         c.rxFillRingEmpty = 5
-        s.xdp = XdpReport(firstQueue: 0, lastQueue: 0, zeroCopy: false, interfaces: [("eth0", "generic", c), ("eth1", "generic", nil)])
+        s.xdp = XdpReport(queues: 0...0, zeroCopy: false, interfaces: [("eth0", "generic", c), ("eth1", "generic", nil)])
         let text = Metrics.text(s, startTime: 1, up: true)
         XCTAssertTrue(text.contains("# TYPE forwarder_xdp_rx_frames_total counter\n"), text)
         XCTAssertTrue(text.contains("forwarder_xdp_rx_frames_total{interface=\"eth0\"} 12\n"), text)

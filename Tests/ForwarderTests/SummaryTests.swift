@@ -65,7 +65,7 @@ final class SummaryTests: XCTestCase {
         c.rxDropped = 7
         c.rxFillRingEmpty = 7
         var summary = Summary(options: o, totals: snapshot(frames: 90), pool: nil, kernel: [], elapsed: 1, stop: .duration)
-        summary.xdp = XdpReport(firstQueue: 1, lastQueue: 2, zeroCopy: false,
+        summary.xdp = XdpReport(queues: 1...2, zeroCopy: false,
                                 interfaces: [("eth0", "native", c + c), ("eth1", "generic", nil)])
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
         XCTAssertEqual(json["io"] as? String, "xdp")

@@ -108,12 +108,11 @@ struct Ports {
             }
         }
         var unread: [(interface: String, message: String)] = []
-        if case .xdp(let pairs) = chosen, let p = pairs.first {
-            let first = options.xdp.queue, last = first + UInt32(pairs.count) - 1
+        if case .xdp(let pairs) = chosen, let p = pairs.first, let queues = Ports.queues(of: pairs) {
             lines.append((nil, "io: xdp, \(options.inName) \(p.mode(side: 0)), \(options.outName) \(p.mode(side: 1)), "
-                + (first == last ? "queue \(first)" : "queues \(first)-\(last)") + (options.xdp.zeroCopy ? ", zero-copy" : ", copy")))
+                + queues.queueWords + (options.xdp.zeroCopy ? ", zero-copy" : ", copy")))
             for i in [p.interfaces.0, p.interfaces.1] {
-                if let warning = Ports.unreadQueues(i, first: first, last: last) { unread.append((i.name, warning)) }
+                if let warning = Ports.unreadQueues(i, bound: queues) { unread.append((i.name, warning)) }
             }
         }
         var program: PcapFilter.Program?
@@ -131,10 +130,9 @@ struct Ports {
 
     /// AF_XDP: the frames the NIC puts on a queue no socket of ours is bound to go to the kernel
     /// stack (libxdp's program passes them), so they are never forwarded: said once at the start.
-    private static func unreadQueues(_ i: XdpInterface, first: UInt32, last: UInt32) -> String? {
-        guard let queues = i.rxQueues, first > 0 || last + 1 < queues else { return nil }
-        let bound = first == last ? "queue \(first) only" : "queues \(first)-\(last) only"
-        return "\(i.name) has \(queues) RX queues and the AF_XDP sockets are on \(bound): frames the NIC puts on the "
+    private static func unreadQueues(_ i: XdpInterface, bound: ClosedRange<UInt32>) -> String? {
+        guard let queues = i.rxQueues, bound.lowerBound > 0 || bound.upperBound + 1 < queues else { return nil }
+        return "\(i.name) has \(queues) RX queues and the AF_XDP sockets are on \(bound.queueWords) only: frames the NIC puts on the "
             + "others go to the kernel stack and are not forwarded; use --workers \(queues) (with --xdp-queue 0), or one "
             + "queue: ethtool -L \(i.name) combined 1"
     }
@@ -191,9 +189,15 @@ struct Ports {
         }
     }
 
+    /// The queues the pairs are bound to (pair i: worker i's), nil when there are none.
+    private static func queues(of pairs: [XdpPair]) -> ClosedRange<UInt32>? {
+        guard let first = pairs.first, let last = pairs.last else { return nil }
+        return first.options.queue...last.options.queue
+    }
+
     /// AF_XDP's part of the summary as of now; nil with pcap.
-    func xdpReport(_ options: Options) -> XdpReport? {
-        guard case .xdp(let pairs) = io, let first = pairs.first else { return nil }
+    func xdpReport() -> XdpReport? {
+        guard case .xdp(let pairs) = io, let first = pairs.first, let queues = Ports.queues(of: pairs) else { return nil }
         let interfaces = [first.interfaces.0, first.interfaces.1].enumerated().map { side, i in
             var sum: XdpSocketCounters? = XdpSocketCounters()
             for p in pairs {
@@ -202,8 +206,7 @@ struct Ports {
             }
             return (name: i.name, mode: first.mode(side: side), counters: sum)
         }
-        return XdpReport(firstQueue: options.xdp.queue, lastQueue: options.xdp.queue + UInt32(pairs.count) - 1,
-                         zeroCopy: options.xdp.zeroCopy, interfaces: interfaces)
+        return XdpReport(queues: queues, zeroCopy: first.options.zeroCopy, interfaces: interfaces)
     }
 
     /// The NAT configuration completed with the interfaces' MACs and MTUs.
@@ -236,22 +239,10 @@ struct Ports {
         return warnings
     }
 
-    /// The kernel counters of both interfaces as of now, each summed over its handles: libpcap's,
-    /// or for AF_XDP the sockets' XDP_STATISTICS (received = taken + dropped by the kernel).
+    /// libpcap's kernel counters of both interfaces as of now, each summed over its handles;
+    /// none over AF_XDP, whose kernel line comes from its sockets (`XdpReport.kernel`).
     func kernelStats() -> [KernelCounters] {
-        let handles: [(PcapPort.Handle, PcapPort.Handle)]
-        switch io {
-        case .pcap(let h): handles = h
-        case .xdp(let pairs):
-            return [(facts.0.name, 0), (facts.1.name, 1)].map { name, side in
-                var sum: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)? = (0, 0, 0)
-                for p in pairs {
-                    guard let c = p.kernelStats(side: side), let s = sum else { sum = nil; break }
-                    sum = (s.received + c.received, s.dropped + c.dropped, 0)
-                }
-                return KernelCounters(interface: name, counters: sum)
-            }
-        }
+        guard case .pcap(let handles) = io else { return [] }
         return [(facts.0.name, handles.map(\.0)), (facts.1.name, handles.map(\.1))].map { name, list in
             // The interface's own drops are the same figure on every handle: counted once.
             var sum: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)? = (0, 0, 0)

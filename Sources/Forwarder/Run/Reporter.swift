@@ -61,10 +61,13 @@ final class Reporter {
     func summary(stop: StopReason) -> Summary {
         // The totals are the workers' figures summed, read once: they always add up.
         let perWorker = workers()
+        // AF_XDP: the sockets are read once, for their own counters and the kernel line.
+        let xdp = ports.xdpReport()
         var s = Summary(options: options, totals: perWorker.reduce(Snapshot()) { $0 + $1.totals }, pool: pool?.stats,
-                        kernel: ports.kernelStats(), elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, stop: stop)
+                        kernel: xdp?.kernel ?? ports.kernelStats(), elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
+                        stop: stop)
         s.workers = perWorker
-        s.xdp = ports.xdpReport(options)
+        s.xdp = xdp
         s.capture = capture?.counts
         return s
     }

@@ -37,12 +37,25 @@ struct KernelCounters {
 /// AF_XDP: what the summary says of the sockets (nil with pcap).
 struct XdpReport {
     /// The queues bound, one per worker.
-    let firstQueue: UInt32
-    let lastQueue: UInt32
+    let queues: ClosedRange<UInt32>
     let zeroCopy: Bool
     /// IN first: the program's mode and the sockets' counters summed over the workers (nil:
     /// unreadable).
     let interfaces: [(name: String, mode: String, counters: XdpSocketCounters?)]
+
+    /// The summary's kernel line from XDP_STATISTICS: received = frames taken + frames the kernel
+    /// dropped (RX ring full, no fill frame), dropped by the ring = the latter; the interface's
+    /// own drops are not there (0).
+    var kernel: [KernelCounters] {
+        interfaces.map { i in
+            KernelCounters(interface: i.name, counters: i.counters.map { ($0.rxFrames &+ $0.rxDropped, $0.rxDropped, 0) })
+        }
+    }
+}
+
+extension ClosedRange where Bound == UInt32 {
+    /// "queue 0", "queues 0-3": the AF_XDP queues in the start line and the summary.
+    var queueWords: String { lowerBound == upperBound ? "queue \(lowerBound)" : "queues \(lowerBound)-\(upperBound)" }
 }
 
 extension Options {

@@ -146,9 +146,8 @@ struct Summary {
     /// A line per interface: what its sockets took, sent (and copied), gave back, and what the
     /// kernel dropped.
     private func xdpLines(_ x: XdpReport) -> [String] {
-        let queues = x.firstQueue == x.lastQueue ? "queue \(x.firstQueue)" : "queues \(x.firstQueue)-\(x.lastQueue)"
-        return x.interfaces.map { i in
-            var line = "  xdp \(i.name) (\(i.mode), \(queues), \(x.zeroCopy ? "zero-copy" : "copy")): "
+        x.interfaces.map { i in
+            var line = "  xdp \(i.name) (\(i.mode), \(x.queues.queueWords), \(x.zeroCopy ? "zero-copy" : "copy")): "
             guard let c = i.counters else { return line + "counters unreadable" }
             line += "rx \(c.rxFrames), tx \(c.txFrames) (\(c.txCopied) copied), completed \(c.txCompleted), "
                 + "given back \(c.recycled)" + (options.filter == nil ? "" : " (\(c.filtered) filtered)") + ", kernel drops \(c.rxDropped) (RX ring full \(c.rxRingFull), "
@@ -159,8 +158,8 @@ struct Summary {
 
     private func xdpJSON(_ x: XdpReport) -> JSONObject {
         var o = JSONObject()
-        o.add("first_queue", UInt64(x.firstQueue))
-        o.add("last_queue", UInt64(x.lastQueue))
+        o.add("first_queue", UInt64(x.queues.lowerBound))
+        o.add("last_queue", UInt64(x.queues.upperBound))
         o.add("zero_copy", x.zeroCopy)
         var interfaces = JSONObject()
         for i in x.interfaces {
