@@ -41,6 +41,12 @@ def with_io(args):
     return ["--io", io] + args
 
 
+def queues_for(workers):
+    """Queues per veth for a run of `workers` workers: over AF_XDP each worker reads one RX queue
+    and the frames of a queue no worker reads stay in the kernel, so one per worker; over pcap 1."""
+    return workers if forwarder_io() == "xdp" else 1
+
+
 def xdp_attached(name):
     """Whether an XDP program is attached to interface `name` (this namespace)."""
     r = subprocess.run(["ip", "-d", "link", "show", "dev", name], capture_output=True, text=True, timeout=10)

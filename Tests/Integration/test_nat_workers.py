@@ -19,7 +19,7 @@ from collections import Counter
 
 import pytest
 
-from harness import check_worker_summary, forwarder_io
+from harness import check_worker_summary, forwarder_io, queues_for
 from nat_support import (FWD_PORT, FWD_TARGET_PORT, GW_INSIDE, GW_OUTSIDE, HOST_A, HOST_B,
                          INSIDE_NET, TcpServer, UdpEcho, check_nat_prerequisites, iperf3,
                          nat_testbed, ns_socket, tcp_request, udp_exchange)
@@ -32,15 +32,14 @@ UDP_FWD_PORT = 7007              # --forward udp:7007=HOST_A:7 where a test adds
 @pytest.fixture(scope="module")
 def beds():
     """beds(workers) -> the NAT testbed for that many workers, made on first use and kept for
-    the module. Over pcap one serves all; over AF_XDP (FORWARDER_IO=xdp) each worker reads one
-    RX queue, so the veths get one queue per worker."""
+    the module, with harness.queues_for(workers) queues per veth: over pcap one serves all."""
     problems = check_nat_prerequisites()
     if problems:
         pytest.fail("NAT testbed prerequisites missing:\n  " + "\n  ".join(problems), pytrace=False)
     made = {}
     with contextlib.ExitStack() as stack:
         def get(workers):
-            queues = workers if forwarder_io() == "xdp" else 1
+            queues = queues_for(workers)
             if queues not in made:
                 b = stack.enter_context(nat_testbed(queues=queues))
                 for h in INSIDE_HOSTS[1:]:

@@ -161,14 +161,13 @@ def both_ways(tb, forwarder, fw_args, tags_a=lambda f: (), tags_b=lambda f: ()):
 
 @pytest.fixture(scope="module")
 def testbeds():
-    """testbeds(workers) -> a testbed for that many workers. Over AF_XDP each worker reads one RX
-    queue of each interface, and the frames of a queue no worker reads stay in the kernel, so the
-    veths get one queue per worker (testbed.sh --queues); over pcap one testbed serves all.
+    """testbeds(workers) -> a testbed for that many workers, with harness.queues_for(workers)
+    queues per veth (testbed.sh --queues): over pcap one testbed serves all.
     testbeds(workers, queues=Q): veths with Q queues whatever the I/O."""
     prefixes, made = {}, {}
 
     def get(workers, queues=None):
-        queues = queues or (workers if forwarder_io() == "xdp" else 1)
+        queues = queues or harness.queues_for(workers)
         if queues not in made:
             prefixes[queues] = "it" + secrets.token_hex(2)
             made[queues] = harness.testbed_up(prefixes[queues], "--queues", str(queues))
