@@ -22,7 +22,7 @@ let package = Package(
     targets: [
         // C shim over libpcap: open a port (status code + text), receive and send bursts, kernel
         // counters, the filter pre-check.
-        .target(name: "CPcap", linkerSettings: [.linkedLibrary("pcap")]),
+        .target(name: "CPcap", dependencies: ["CLinux"], linkerSettings: [.linkedLibrary("pcap")]),
         // C shim over libxdp's xsk API (and libbpf): one UMEM per worker shared by an AF_XDP socket
         // on each interface, fill/completion rings in bursts, frame accounting, the XDP program's
         // attach/leftover/detach (status code + text, like CPcap).

@@ -1,12 +1,11 @@
-// CLinux: netdev facts, thread naming, least privilege. See include/CLinux.h.
+// CLinux: the helpers the shims share and the netdev facts. See include/CLinux.h.
 #define _GNU_SOURCE
 #include "CLinux.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <pthread.h>
-#include <sched.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +16,20 @@
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 
-// ifreq takes 15 characters and cuts the rest, and sysfs paths must stay inside /sys/class/net.
-static int possible_ifname(const char *ifname) {
+int clinux_possible_ifname(const char *ifname) {
     if (ifname == NULL || ifname[0] == '\0' || strlen(ifname) >= IF_NAMESIZE) return 0;
     return strchr(ifname, '/') == NULL && strcmp(ifname, ".") != 0 && strcmp(ifname, "..") != 0;
+}
+
+void clinux_vset_err(char *err, size_t errlen, const char *fmt, va_list ap) {
+    if (err != NULL && errlen > 0) vsnprintf(err, errlen, fmt, ap);
+}
+
+void clinux_set_err(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    clinux_vset_err(err, errlen, fmt, ap);
+    va_end(ap);
 }
 
 // Any socket takes the netdev ioctls; AF_INET is there unless IPv4 is compiled out.
@@ -34,7 +43,7 @@ static int ctl_socket(void) {
 // The one ifreq ioctl every netdev fact goes through: ifr is filled with the name (and data,
 // for SIOCETHTOOL) and holds the kernel's answer afterwards. 0, or the errno value.
 static int if_ioctl(const char *ifname, unsigned long request, struct ifreq *ifr, void *data) {
-    if (!possible_ifname(ifname)) return ENODEV;
+    if (!clinux_possible_ifname(ifname)) return ENODEV;
     memset(ifr, 0, sizeof *ifr);
     snprintf(ifr->ifr_name, sizeof ifr->ifr_name, "%s", ifname);
     if (data != NULL) ifr->ifr_data = data;
@@ -87,7 +96,7 @@ int clinux_if_driver(const char *ifname, char *driver, size_t len) {
 }
 
 int clinux_if_iflink(const char *ifname, int *iflink) {
-    if (!possible_ifname(ifname)) return ENODEV;
+    if (!clinux_possible_ifname(ifname)) return ENODEV;
     char path[64];
     snprintf(path, sizeof path, "/sys/class/net/%s/iflink", ifname);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -102,6 +111,20 @@ int clinux_if_iflink(const char *ifname, int *iflink) {
     long v = strtol(buf, &end, 10);
     if (end == buf) return EINVAL;
     *iflink = (int)v;
+    return 0;
+}
+
+int clinux_if_rx_queues(const char *ifname, int *count) {
+    if (!clinux_possible_ifname(ifname)) return ENODEV;
+    char path[64];
+    snprintf(path, sizeof path, "/sys/class/net/%s/queues", ifname);
+    DIR *d = opendir(path);
+    if (d == NULL) return errno == ENOENT ? ENODEV : errno;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, "rx-", 3) == 0) n++;
+    closedir(d);
+    *count = n;
     return 0;
 }
 
@@ -165,153 +188,3 @@ int clinux_if_name(int ifindex, char *name, size_t len) {
     return 0;
 }
 
-int clinux_set_thread_name(const char *name) {
-    char shortened[16];
-    snprintf(shortened, sizeof shortened, "%s", name ? name : "");
-    return pthread_setname_np(pthread_self(), shortened);
-}
-
-int clinux_pin_thread(int cpu) {
-    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-
-int clinux_cpu_allowed(int cpu) {
-    cpu_set_t set;
-    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof set, &set) != 0) return 0;
-    return CPU_ISSET(cpu, &set) ? 1 : 0;
-}
-
-// ---- Least privilege -------------------------------------------------------------------
-
-#include <grp.h>
-#include <pwd.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
-
-#ifndef PR_CAP_AMBIENT
-#define PR_CAP_AMBIENT 47
-#define PR_CAP_AMBIENT_CLEAR_ALL 4
-#endif
-
-int clinux_lookup_user(const char *name, uint32_t *uid, uint32_t *gid) {
-    if (name == NULL || name[0] == '\0') return ENOENT;
-    size_t len = 1024;
-    for (;;) {
-        char *buf = malloc(len);
-        if (buf == NULL) return ENOMEM;
-        struct passwd pw, *found = NULL;
-        int rc = getpwnam_r(name, &pw, buf, len, &found);
-        if (rc == 0 && found != NULL) {
-            *uid = (uint32_t)pw.pw_uid;
-            *gid = (uint32_t)pw.pw_gid;
-        }
-        free(buf);
-        if (rc == ERANGE && len < (1 << 20)) { len *= 4; continue; }
-        if (rc != 0) return rc;
-        return found != NULL ? 0 : ENOENT;
-    }
-}
-
-int clinux_lookup_group(const char *name, uint32_t *gid) {
-    if (name == NULL || name[0] == '\0') return ENOENT;
-    size_t len = 1024;
-    for (;;) {
-        char *buf = malloc(len);
-        if (buf == NULL) return ENOMEM;
-        struct group gr, *found = NULL;
-        int rc = getgrnam_r(name, &gr, buf, len, &found);
-        if (rc == 0 && found != NULL) *gid = (uint32_t)gr.gr_gid;
-        free(buf);
-        if (rc == ERANGE && len < (1 << 20)) { len *= 4; continue; }
-        if (rc != 0) return rc;
-        return found != NULL ? 0 : ENOENT;
-    }
-}
-
-int clinux_capabilities(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
-    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (syscall(SYS_capget, &header, data) != 0) return errno;
-    *effective = (uint64_t)data[1].effective << 32 | data[0].effective;
-    *permitted = (uint64_t)data[1].permitted << 32 | data[0].permitted;
-    *inheritable = (uint64_t)data[1].inheritable << 32 | data[0].inheritable;
-    return 0;
-}
-
-static int last_capability(void);
-
-int clinux_get_credentials(clinux_credentials *out) {
-    memset(out, 0, sizeof *out);
-    uid_t u[3];
-    gid_t g[3];
-    if (getresuid(&u[0], &u[1], &u[2]) != 0 || getresgid(&g[0], &g[1], &g[2]) != 0) return errno;
-    for (int i = 0; i < 3; i++) { out->uid[i] = u[i]; out->gid[i] = g[i]; }
-    out->groups = getgroups(0, NULL);
-    if (out->groups < 0) return errno;
-    out->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
-    for (int cap = 0, last = last_capability(); cap <= last; cap++) {
-        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) out->bounding |= (uint64_t)1 << cap;
-    }
-    return 0;
-}
-
-// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap), else 63.
-static int last_capability(void) {
-    int last = 63;
-    FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-    if (f != NULL) {
-        if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63) last = 63;
-        fclose(f);
-    }
-    return last;
-}
-
-int clinux_drop_privileges(uint32_t uid, uint32_t gid, int *failed, int *bounding_kept) {
-    *failed = 0;
-    *bounding_kept = 0;
-#define STEP(name, call) do { *failed = (name); if ((call) != 0) return errno; } while (0)
-    STEP(CLINUX_DROP_KEEPCAPS, prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0));
-    // The bounding set first: dropping from it takes CAP_SETPCAP, which setresuid takes away.
-    *failed = CLINUX_DROP_BOUNDING;
-    for (int cap = 0, last = last_capability(); cap <= last; cap++) {
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
-        if (errno == EINVAL) break;       // past the kernel's last capability
-        if (errno == EPERM) { *bounding_kept = 1; break; }
-        return errno;
-    }
-    // Ambient and groups before the ids: setgroups and setresgid take CAP_SETGID.
-    STEP(CLINUX_DROP_AMBIENT, prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
-    STEP(CLINUX_DROP_GROUPS, setgroups(0, NULL));
-    STEP(CLINUX_DROP_GID, setresgid(gid, gid, gid));
-    // Last of the ids: with no uid 0 left and KEEPCAPS off, the kernel empties the effective,
-    // permitted and ambient sets; the inheritable set stays, so capset empties it below.
-    STEP(CLINUX_DROP_UID, setresuid(uid, uid, uid));
-    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    STEP(CLINUX_DROP_CAPS, syscall(SYS_capset, &header, data));
-    STEP(CLINUX_DROP_NO_NEW_PRIVS, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-#undef STEP
-    // Read everything back: a kernel or libc that did less than asked is a failure, not a
-    // silent half-drop.
-    *failed = CLINUX_DROP_VERIFY;
-    uid_t r, e, s;
-    gid_t rg, eg, sg;
-    if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0) return errno;
-    if (r != uid || e != uid || s != uid || rg != gid || eg != gid || sg != gid) return EPERM;
-    if (getgroups(0, NULL) != 0) return EPERM;
-    uint64_t ce, cp, ci;
-    int rc = clinux_capabilities(&ce, &cp, &ci);
-    if (rc != 0) return rc;
-    if (ce != 0 || cp != 0 || ci != 0) return EPERM;
-    if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return EPERM;
-    if (uid != 0 && setuid(0) == 0) return EPERM;   // must be irreversible
-    *failed = 0;
-    return 0;
-}

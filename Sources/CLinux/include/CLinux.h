@@ -1,19 +1,32 @@
-// CLinux: the Linux facts about a network device that libpcap does not give, thread naming, and
-// least privilege (user and group look-ups, the drop to a user with no capabilities).
-// Each function wraps one kernel interface (an ifreq ioctl, an ethtool command, a sysfs file,
-// if_nameindex, pthread_setname_np), so the Swift side composes them and owns the wording.
+// CLinux: the Linux facts about a network device that libpcap does not give (shim.c), and the
+// process's own control (process.c): thread naming, spawning a helper, least privilege (user and
+// group look-ups, the drop to a user with no capabilities, a capability limit). Each function wraps
+// one kernel interface (an ifreq ioctl, an ethtool command, a sysfs file, if_nameindex,
+// pthread_setname_np, posix_spawn, capset), so the Swift side composes them and owns the wording.
+// The other shims (CPcap, CXdp) take their shared helpers from here.
 //
 // Errors are errno values, returned (0 = ok): ENODEV means no interface has that name, which
 // includes names no interface can have (empty, 16 characters or more, '/', "." or ".."): ifreq
 // would cut a long name to another interface's. Nothing here exits, prints or keeps state.
 #ifndef CLINUX_H
 #define CLINUX_H
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+// ---- Helpers the shims share -------------------------------------------------------------
+// 1 when an interface can have this name: not empty, under IF_NAMESIZE (ifreq and libpcap would
+// cut a longer one to another interface's), no '/' and not "." or ".." (sysfs paths stay inside
+// /sys/class/net).
+int clinux_possible_ifname(const char *ifname);
+// A shim's error text into the caller's buffer (err NULL or errlen 0: nothing).
+void clinux_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void clinux_vset_err(char *err, size_t errlen, const char *fmt, va_list ap);
+
+// ---- Interface facts ---------------------------------------------------------------------
 int clinux_if_index(const char *ifname, int *index);          // SIOCGIFINDEX
 int clinux_if_mac(const char *ifname, uint8_t mac[6]);         // SIOCGIFHWADDR
 int clinux_if_mtu(const char *ifname, int *mtu);               // SIOCGIFMTU
@@ -23,6 +36,8 @@ int clinux_if_driver(const char *ifname, char *driver, size_t len);
 // /sys/class/net/NAME/iflink: the peer's index for a veth (in its own namespace, which may not
 // be ours), the lower device's for a VLAN, else the device's own index.
 int clinux_if_iflink(const char *ifname, int *iflink);
+// /sys/class/net/NAME/queues/rx-*: the RX queues a socket can be bound to.
+int clinux_if_rx_queues(const char *ifname, int *count);
 
 // Legacy ethtool get commands, one field each: 1 on, 0 off, -1 unknown (the driver does not
 // answer). Fails (ENODEV) only when the device is not there.
@@ -34,6 +49,7 @@ int clinux_if_offloads(const char *ifname, clinux_offloads *out);
 int clinux_if_names(char *buf, size_t buflen);
 int clinux_if_name(int ifindex, char *name, size_t len);  // if_indextoname: 0, or an errno value
 
+// ---- Process control ---------------------------------------------------------------------
 // Names the calling thread (shown by top -H, ps -L, perf); the kernel keeps 15 characters, so
 // a longer name is cut, not refused. 0, or an errno value.
 int clinux_set_thread_name(const char *name);
@@ -41,6 +57,15 @@ int clinux_set_thread_name(const char *name);
 int clinux_pin_thread(int cpu);
 // 1 when this process may run on `cpu` (sched_getaffinity), else 0.
 int clinux_cpu_allowed(int cpu);
+
+// The start time of process `pid` (field 22 of /proc/<pid>/stat), 0 when unknown: with the pid
+// it names one process (a reused pid has another start time).
+unsigned long long clinux_process_start(int pid);
+// Starts this binary again (/proc/self/exe) with argv as a helper that watches this process: the
+// read end of a new pipe on watch_fd and no other descriptor but 0-2 (0 and 1 on /dev/null),
+// SIGINT/SIGTERM/SIGHUP/SIGPIPE blocked. *write_fd: the write end (O_CLOEXEC); closing it, or this
+// process ending, is the helper's cue. 0, or an errno value.
+int clinux_spawn_watcher(char *const argv[], int watch_fd, int *pid, int *write_fd);
 
 // Least privilege (`--user`, `--group`). The look-ups return 0, ENOENT when there is no such
 // user or group, or another errno value (ERANGE never: the buffer grows).
@@ -64,6 +89,11 @@ int clinux_lookup_group(const char *name, uint32_t *gid);                 // get
 // emptied (no CAP_SETPCAP: not root), which leaves nothing usable: every other set is empty and
 // no_new_privs keeps exec from gaining any.
 int clinux_drop_privileges(uint32_t uid, uint32_t gid, int *failed, int *bounding_kept);
+// Least privilege without a change of user: keeps only the capabilities in `keep` (bit n is
+// capability n) in the effective and permitted sets and in the bounding set, clears the
+// inheritable and ambient sets, sets no_new_privs; the same steps clinux_drop_privileges takes.
+// 0, or the first errno value (the other steps still run).
+int clinux_limit_capabilities(uint64_t keep);
 // The calling thread's ids (real, effective, saved), its number of supplementary groups,
 // no_new_privs (0 or 1) and its bounding set as 64 bits (PR_CAPBSET_READ). 0, or an errno value.
 typedef struct {
