@@ -24,9 +24,9 @@ let package = Package(
         // counters, the filter pre-check.
         .target(name: "CPcap", dependencies: ["CLinux"], linkerSettings: [.linkedLibrary("pcap")]),
         // C shim over libxdp's xsk API (and libbpf): one UMEM per worker shared by an AF_XDP socket
-        // on each interface, fill/completion rings in bursts, frame accounting, the XDP program's
-        // attach/leftover/detach (status code + text, like CPcap).
-        .target(name: "CXdp", linkerSettings: [.linkedLibrary("xdp"), .linkedLibrary("bpf")]),
+        // on each interface, fill/completion rings in bursts, frame accounting (shim.c); the XDP
+        // program on an interface: look it up, name it, detach it (program.c).
+        .target(name: "CXdp", dependencies: ["CLinux"], linkerSettings: [.linkedLibrary("xdp"), .linkedLibrary("bpf")]),
         // C shim over Linux: the netdev facts libpcap lacks (ifreq, ethtool, sysfs), thread names.
         .target(name: "CLinux"),
         // Packet heads, the per-thread cache, the shared pool, the plain allocator. Pure Swift.
@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
         // The AF_XDP port (a PacketPort over CXdp): `--io xdp`.
         // PcapIO for --filter only: libpcap compiles and runs the same expression in user space.
-        .target(name: "XdpIO", dependencies: ["CXdp", "Pipeline", "BufferCache", "PcapIO"], swiftSettings: crossModule),
+        .target(name: "XdpIO", dependencies: ["CXdp", "CLinux", "NetDevice", "ProcessControl", "Pipeline", "BufferCache", "PcapIO"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
         // `--capture-drops`: dropped frames into a pcapng file, the reason as each one's comment.

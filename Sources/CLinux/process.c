@@ -98,48 +98,39 @@ int clinux_spawn_watcher(char *const argv[], int watch_fd, int *pid, int *write_
 
 // ---- Least privilege ---------------------------------------------------------------------
 
-// getpwnam_r and getgrnam_r with a buffer that grows while they answer ERANGE. `find` runs one
-// look-up into buf and writes the ids it found: 0, ENOENT, or the errno value.
-static int with_growing_buffer(const char *name, int (*find)(const char *, char *, size_t, uint32_t *), uint32_t *ids) {
+// One getpwnam_r (user) or getgrnam_r (group) into buf: ids[0] the uid or the gid, ids[1] the
+// user's primary gid. 0, ENOENT, or the errno value (ERANGE: buf is too small).
+static int find(int user, const char *name, char *buf, size_t len, uint32_t *ids) {
+    struct passwd pw, *found_user = NULL;
+    struct group gr, *found_group = NULL;
+    int rc = user ? getpwnam_r(name, &pw, buf, len, &found_user) : getgrnam_r(name, &gr, buf, len, &found_group);
+    if (rc != 0) return rc;
+    if (user ? found_user == NULL : found_group == NULL) return ENOENT;
+    ids[0] = user ? (uint32_t)pw.pw_uid : (uint32_t)gr.gr_gid;
+    if (user) ids[1] = (uint32_t)pw.pw_gid;
+    return 0;
+}
+
+// find with a buffer that grows while the look-up answers ERANGE.
+static int lookup(int user, const char *name, uint32_t *ids) {
     if (name == NULL || name[0] == '\0') return ENOENT;
     for (size_t len = 1024;; len *= 4) {
         char *buf = malloc(len);
         if (buf == NULL) return ENOMEM;
-        int rc = find(name, buf, len, ids);
+        int rc = find(user, name, buf, len, ids);
         free(buf);
         if (rc != ERANGE || len >= (1 << 20)) return rc;
     }
 }
 
-static int find_user(const char *name, char *buf, size_t len, uint32_t *ids) {
-    struct passwd pw, *found = NULL;
-    int rc = getpwnam_r(name, &pw, buf, len, &found);
-    if (rc != 0) return rc;
-    if (found == NULL) return ENOENT;
-    ids[0] = (uint32_t)pw.pw_uid;
-    ids[1] = (uint32_t)pw.pw_gid;
-    return 0;
-}
-
-static int find_group(const char *name, char *buf, size_t len, uint32_t *ids) {
-    struct group gr, *found = NULL;
-    int rc = getgrnam_r(name, &gr, buf, len, &found);
-    if (rc != 0) return rc;
-    if (found == NULL) return ENOENT;
-    ids[0] = (uint32_t)gr.gr_gid;
-    return 0;
-}
-
 int clinux_lookup_user(const char *name, uint32_t *uid, uint32_t *gid) {
     uint32_t ids[2];
-    int rc = with_growing_buffer(name, find_user, ids);
+    int rc = lookup(1, name, ids);
     if (rc == 0) { *uid = ids[0]; *gid = ids[1]; }
     return rc;
 }
 
-int clinux_lookup_group(const char *name, uint32_t *gid) {
-    return with_growing_buffer(name, find_group, gid);
-}
+int clinux_lookup_group(const char *name, uint32_t *gid) { return lookup(0, name, gid); }
 
 int clinux_capabilities(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
     struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };

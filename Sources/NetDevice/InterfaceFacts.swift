@@ -33,6 +33,13 @@ public struct InterfaceFacts: Sendable {
                               mtu: Int(mtu), up: up != 0, running: running != 0, driver: String(cText: driver))
     }
 
+    /// The RX queues of `name` (sysfs queues/rx-*), nil when unknown: a socket that binds one queue
+    /// (AF_XDP) leaves the others' frames to the kernel.
+    public static func rxQueues(of name: String) -> Int? {
+        var count: Int32 = 0
+        return clinux_if_rx_queues(name, &count) == 0 ? Int(count) : nil
+    }
+
     /// The other end of a veth when it is in this namespace (its own link points back at us).
     /// In another namespace the link is an index there, which may name an unrelated device
     /// here: the back-pointer and the driver rule that out.

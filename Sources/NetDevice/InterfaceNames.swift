@@ -16,4 +16,11 @@ extension InterfaceFacts {
         guard clinux_if_name(index, &buffer, buffer.count) == 0 else { return nil }
         return String(cText: buffer)
     }
+
+    /// The index of the interface called `name` here, nil when there is none (or no interface can
+    /// have that name).
+    public static func index(of name: String) -> Int32? {
+        var index: Int32 = 0
+        return clinux_if_index(name, &index) == 0 ? index : nil
+    }
 }

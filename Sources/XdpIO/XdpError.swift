@@ -1,4 +1,4 @@
-import CXdp
+import Glibc
 
 /// An interface that could not be set up for AF_XDP. `kind` is what callers (and tests) decide
 /// by; `message` names the interface, says what went wrong and the fix.
@@ -18,8 +18,9 @@ public struct XdpError: Error, Equatable {
         self.message = message
     }
 
-    init(_ name: String, status: cxdp_status, detail: String, options: XdpOptions) {
-        kind = Kind(status)
+    /// `detail` (what went wrong, without the interface) with the fix for `kind`.
+    init(_ name: String, _ kind: Kind, detail: String, options: XdpOptions = XdpOptions()) {
+        self.kind = kind
         interface = name
         let fix: String
         switch kind {
@@ -46,24 +47,11 @@ public struct XdpError: Error, Equatable {
     }
 }
 
-extension XdpError.Kind {
-    init(_ status: cxdp_status) {
-        switch status {
-        case .CXDP_OK, .CXDP_OTHER: self = .other
-        case .CXDP_PERMISSION_DENIED: self = .permissionDenied
-        case .CXDP_MEMLOCK: self = .memlock
-        case .CXDP_NO_SUCH_DEVICE: self = .noSuchDevice
-        case .CXDP_NO_SUCH_QUEUE: self = .noSuchQueue
-        case .CXDP_PROGRAM_PRESENT: self = .programPresent
-        case .CXDP_BUSY: self = .busy
-        case .CXDP_MODE_UNSUPPORTED: self = .modeUnsupported
-        case .CXDP_INTERFACE_DOWN: self = .interfaceDown
-        }
-    }
-}
-
 extension String {
     init(xdpText buffer: [CChar]) {
         self = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }
+
+/// strerror's text for an errno value, in the errors' details.
+func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }

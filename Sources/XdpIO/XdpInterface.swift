@@ -1,4 +1,4 @@
-import CXdp
+import NetDevice
 
 /// One interface prepared for AF_XDP: no foreign XDP program on it, a crashed run's leftover
 /// removed. The XDP program (libxdp's default XSK redirect program) is attached by the first
@@ -13,13 +13,8 @@ public final class XdpInterface: @unchecked Sendable {
 
     public init(name: String, options: XdpOptions = XdpOptions()) throws(XdpError) {
         self.name = name
-        var err = [CChar](repeating: 0, count: 512)
-        var removed: UInt32 = 0
-        let status = cxdp_prepare_interface(name, &removed, &err, err.count)
-        guard status == .CXDP_OK else { throw XdpError(name, status: status, detail: String(xdpText: err), options: options) }
-        removedLeftover = removed == 0 ? nil : removed
-        let queues = cxdp_rx_queues(name)
-        rxQueues = queues > 0 ? UInt32(queues) : nil
+        removedLeftover = try XdpProgramOwner.prepare(name, options: options)
+        rxQueues = InterfaceFacts.rxQueues(of: name).flatMap { $0 > 0 ? UInt32($0) : nil }
     }
 
     deinit { XdpInterface.release(name) }
@@ -28,15 +23,11 @@ public final class XdpInterface: @unchecked Sendable {
     /// forwarder) attached to `name`; nil, or why it could not.
     @discardableResult
     public static func release(_ name: String, owner: XdpProcess = .current) -> String? {
-        var err = [CChar](repeating: 0, count: 512)
-        return cxdp_release_interface(name, owner.pid, owner.start, &err, err.count) == 0 ? nil : String(xdpText: err)
+        XdpProgramOwner.release(name, owner: owner)
     }
 
     /// The XDP program on `name`: its id and name, nil when none.
     public static func attachedProgram(_ name: String) -> (id: UInt32, name: String)? {
-        var id: UInt32 = 0
-        var text = [CChar](repeating: 0, count: 64)
-        guard cxdp_attached_program(name, &id, &text, text.count) == 1 else { return nil }
-        return (id, String(xdpText: text))
+        XdpProgramOwner.attachedProgram(name)
     }
 }

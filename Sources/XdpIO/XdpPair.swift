@@ -12,7 +12,7 @@ public final class XdpPair: @unchecked Sendable {
     private var closed = false
 
     /// Frame accounting: per side (0 = first interface), the frames of its partitions in each
-    /// state (see CXdp.h).
+    /// state (see CXdpPair.h).
     public struct Census: Sendable, Equatable {
         public var total: UInt32
         public var perPartition: UInt32
@@ -55,18 +55,7 @@ public final class XdpPair: @unchecked Sendable {
     public init(_ interfaces: (XdpInterface, XdpInterface), options: XdpOptions) throws(XdpError) {
         self.interfaces = interfaces
         self.options = options
-        var err = [CChar](repeating: 0, count: 512)
-        var opts = cxdp_options(mode: Int32(options.mode.cValue), zero_copy: options.zeroCopy ? 1 : 0,
-                                queue: options.queue, queue_count: options.queueCount, ring_size: options.ringSize,
-                                frame_size: options.frameSize)
-        var opened: OpaquePointer?
-        var failed: Int32 = -1
-        let status = cxdp_open_pair(interfaces.0.name, interfaces.1.name, &opts, &opened, &failed, &err, err.count)
-        guard status == .CXDP_OK, let opened else {
-            let name = failed == 1 ? interfaces.1.name : interfaces.0.name
-            throw XdpError(name, status: status, detail: String(xdpText: err), options: options)
-        }
-        pair = opened
+        pair = try XdpSockets.open((interfaces.0.name, interfaces.1.name), options: options)
     }
 
     deinit { if !closed { cxdp_close_pair(pair, 200, nil) } }
@@ -141,16 +130,6 @@ public final class XdpPair: @unchecked Sendable {
         return c
     }
 
-}
-
-extension XdpOptions.Mode {
-    var cValue: Int32 {
-        switch self {
-        case .auto: Int32(CXDP_MODE_AUTO)
-        case .native: Int32(CXDP_MODE_NATIVE)
-        case .generic: Int32(CXDP_MODE_GENERIC)
-        }
-    }
 }
 
 /// libxdp/libbpf, for bug reports.

@@ -1,4 +1,4 @@
-import CXdp
+import CLinux
 import Glibc
 
 /// One process as the XDP markers name it: its pid and its start time, so that a pid the kernel
@@ -15,6 +15,14 @@ public struct XdpProcess: Sendable, Equatable {
     /// This process.
     public static var current: XdpProcess {
         let pid = getpid()
-        return XdpProcess(pid: pid, start: UInt64(cxdp_process_start(pid)))
+        return XdpProcess(pid: pid, start: UInt64(clinux_process_start(pid)))
+    }
+
+    /// Whether this process still runs: the pid is there and has the same start time.
+    var isAlive: Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        let now = UInt64(clinux_process_start(pid))
+        return now != 0 && now == start
     }
 }

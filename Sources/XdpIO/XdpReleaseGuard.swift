@@ -1,5 +1,6 @@
-import CXdp
+import CLinux
 import Glibc
+import ProcessControl
 
 /// A privileged child that detaches the forwarder's XDP programs when the forwarder is done.
 /// libxdp leaves its program attached when the sockets close, and detaching needs CAP_NET_ADMIN
@@ -28,11 +29,11 @@ public final class XdpReleaseGuard {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for a in cArgs { free(a) } }
         var child: Int32 = 0, write: Int32 = -1
-        let r = cxdp_spawn_release_guard(&cArgs, XdpReleaseGuard.descriptor, &child, &write)
+        let r = clinux_spawn_watcher(&cArgs, XdpReleaseGuard.descriptor, &child, &write)
         guard r == 0 else {
-            throw XdpError(interfaces.0, status: .CXDP_OTHER,
+            throw XdpError(interfaces.0, .other,
                            detail: "cannot start the XDP release guard (/proc/self/exe): \(String(cString: strerror(r))); "
-                               + "it detaches the XDP programs when the forwarder exits", options: XdpOptions())
+                               + "it detaches the XDP programs when the forwarder exits")
         }
         pid = child
         pipe = write
@@ -91,8 +92,10 @@ public final class XdpReleaseGuard {
             sigaddset(&stops, s)
         }
         sigprocmask(SIG_UNBLOCK, &stops, nil)
-        // Root's whole capability set is more than detaching needs.
-        _ = cxdp_guard_limit_capabilities()
+        // Root's whole capability set is more than detaching needs: the netlink detach takes
+        // CAP_NET_ADMIN, libxdp's look-up of its program by id CAP_BPF and CAP_SYS_ADMIN. A guard
+        // left with more is still a guard: a failed step is no reason to stop.
+        try? Privileges.limit(keeping: [.netAdmin, .bpf, .sysAdmin])
         var buffer = (UInt64(0), UInt64(0))
         while true {
             let n = withUnsafeMutableBytes(of: &buffer) { read(descriptor, $0.baseAddress, $0.count) }

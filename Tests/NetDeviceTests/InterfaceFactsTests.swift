@@ -103,3 +103,17 @@ final class InterfaceFactsTests: XCTestCase {
         XCTAssertEqual(kernelIPv4Addresses(on: pair.a), ["192.0.2.1/24"])
     }
 }
+
+final class InterfaceLookupTests: XCTestCase {
+    func testIndexAndRxQueuesOfLoopback() {
+        XCTAssertEqual(InterfaceFacts.index(of: "lo"), 1)
+        XCTAssertEqual(InterfaceFacts.rxQueues(of: "lo"), 1, "sysfs lists queues/rx-0 for lo")
+    }
+
+    func testNoIndexOrQueuesForNamesThatAreNotThere() {
+        for name in ["no-such-if0", "", "a/b", "..", String(repeating: "x", count: 16)] {
+            XCTAssertNil(InterfaceFacts.index(of: name), name)
+            XCTAssertNil(InterfaceFacts.rxQueues(of: name), name)
+        }
+    }
+}

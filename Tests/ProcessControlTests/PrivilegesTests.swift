@@ -83,4 +83,21 @@ final class PrivilegesTests: XCTestCase {
         }
         XCTAssertEqual(status, 0)
     }
+
+    /// The release guard's limit: root stays root, with only the capabilities kept.
+    func testLimitKeepsOnlyTheCapabilitiesAsked() throws {
+        try requireRoot("limiting root's capabilities")
+        let status = inChild {
+            do { try Privileges.limit(keeping: [.netAdmin, .bpf]) } catch { return 1 }
+            guard let c = Privileges.current() else { return 2 }
+            let kept: UInt64 = 1 << 12 | 1 << 39
+            if c.uids != [0, 0, 0] { return 3 }
+            if c.effective != kept || c.permitted != kept { return 4 }
+            if c.inheritable != 0 { return 5 }
+            if c.bounding != kept { return 6 }
+            if !c.noNewPrivs { return 7 }
+            return 0
+        }
+        XCTAssertEqual(status, 0, "the child's check that failed (see the body)")
+    }
 }

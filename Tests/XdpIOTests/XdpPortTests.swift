@@ -103,22 +103,20 @@ final class XdpPortTests: XdpVethTestCase {
 
     /// A crash (SIGKILL) leaves libxdp's program attached; while the process lives its program
     /// is refused as another's, once it is gone the next start removes it. The crashed process
-    /// is a child that opens a pair with the C calls only and is killed.
+    /// is a child that opens a pair and is killed.
     func testALeftoverOfACrashedRunIsRemovedOnTheNextStart() throws {
         let s = try makeVeths()
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&fds), 0)
         let child = fork()
         if child == 0 {
-            var err = [CChar](repeating: 0, count: 256)
-            var opts = cxdp_options(mode: Int32(CXDP_MODE_GENERIC), zero_copy: 0, queue: 0, queue_count: 1, ring_size: 64, frame_size: 2048)
-            var raw: OpaquePointer?
-            var failed: Int32 = 0
-            var ok: UInt8 = cxdp_prepare_interface(s.xdpA, nil, &err, err.count) == .CXDP_OK
-                && cxdp_prepare_interface(s.xdpB, nil, &err, err.count) == .CXDP_OK
-                && cxdp_open_pair(s.xdpA, s.xdpB, &opts, &raw, &failed, &err, err.count) == .CXDP_OK ? 1 : 0
+            var options = XdpOptions()
+            options.mode = .generic
+            options.ringSize = 64
+            let pair = try? openPair(s, options)
+            var ok: UInt8 = pair == nil ? 0 : 1
             _ = write(fds[1], &ok, 1)
-            while true { pause() }
+            while true { withExtendedLifetime(pair) { _ = pause() } }
         }
         var ready: UInt8 = 0
         XCTAssertEqual(read(fds[0], &ready, 1), 1)

@@ -1,6 +1,7 @@
-// CXdp: the forwarder's AF_XDP port in C, over libxdp's xsk API (and libbpf for the queries).
-// Each function wraps the libxdp/libbpf/libc steps of one operation so that Swift never sees
-// an xsk ring; the style is CPcap's: status codes + text, nothing here prints or exits.
+// CXdp: the forwarder's AF_XDP data path in C, over libxdp's xsk API. Each function wraps the
+// libxdp/libc steps of one operation so that Swift never sees an xsk ring; errno values or text,
+// nothing here prints, exits or retries (XdpSockets.swift chooses the mode, retries and words the
+// errors). The XDP program the sockets need is CXdpProgram.h's part.
 //
 // One cxdp_pair per worker: one UMEM shared by an AF_XDP socket on each of the two interfaces
 // (xsk_socket__create_shared, XDP_USE_NEED_WAKEUP), four rings per socket (fill, RX, TX,
@@ -27,18 +28,8 @@
 // One thread may own everything (NAT: both sides, frames sent back out of their own side).
 // cxdp_recycle is called by the thread holding the frames (the receiving side's thread).
 // open/close/census must not race with anything.
-//
-// The XDP program is libxdp's default XSK redirect program (xsk_def_prog, loaded by
-// xsk_socket__create_shared, possibly inside libxdp's dispatcher). libxdp leaves it attached
-// when the sockets close: cxdp_release_interface detaches it. So that a crashed run's program
-// can be told from someone else's, the shim writes a marker per interface
-// (/run/forwarder/xdp/<netns inode>-<ifindex>: pid, process start time, program id) when it
-// attaches; cxdp_prepare_interface removes an attached program only when the marker names
-// that program and a process that no longer exists. A release guard (a privileged child, see
-// XdpReleaseGuard.swift) detaches the owner's programs when the owner closes its pipe or dies,
-// which the owner cannot do itself once it has dropped its capabilities (--user).
-#ifndef CXDP_H
-#define CXDP_H
+#ifndef CXDP_PAIR_H
+#define CXDP_PAIR_H
 #include <stddef.h>
 #include <stdint.h>
 #ifdef __cplusplus
@@ -47,73 +38,28 @@ extern "C" {
 
 typedef struct cxdp_pair cxdp_pair;  // opaque
 
-// Why a set-up failed. Closed: Swift switches over it exhaustively.
-typedef enum __attribute__((enum_extensibility(closed))) cxdp_status {
-    CXDP_OK = 0,
-    CXDP_PERMISSION_DENIED,   // EPERM/EACCES: CAP_NET_RAW (socket), CAP_BPF + CAP_NET_ADMIN (program)
-    CXDP_MEMLOCK,             // ENOBUFS/ENOMEM registering the UMEM: RLIMIT_MEMLOCK too low
-    CXDP_NO_SUCH_DEVICE,      // no interface by that name
-    CXDP_NO_SUCH_QUEUE,       // the queue id is not below the interface's RX queue count
-    CXDP_PROGRAM_PRESENT,     // another XDP program is attached to the interface (text: which)
-    CXDP_BUSY,                // EBUSY at bind for 2 s: the queue has another AF_XDP socket
-    CXDP_MODE_UNSUPPORTED,    // native mode or zero-copy refused by the driver (EOPNOTSUPP...)
-    CXDP_INTERFACE_DOWN,      // ENETDOWN
-    CXDP_OTHER,               // anything else; the text says what
-} cxdp_status;
-
 enum {
-    CXDP_MODE_AUTO = 0,       // native unless the driver is veth or refuses it; then generic
     CXDP_MODE_GENERIC = 1,    // XDP_FLAGS_SKB_MODE, copy
     CXDP_MODE_NATIVE = 2,     // XDP_FLAGS_DRV_MODE
 };
 
 typedef struct {
-    int mode;                 // CXDP_MODE_*
     int zero_copy;            // 1: XDP_ZEROCOPY (native only); 0: XDP_COPY
     uint32_t queue;           // the queue id on both interfaces
-    uint32_t queue_count;     // pairs of this run on consecutive queues (one per worker); 0 = 1.
-                              // Auto takes native on veth when > 1: generic mode on veth files
-                              // a frame sent on the peer's TX queue q under RX queue q-1 (0 and 1
-                              // both under 0), so the last queue gets nothing; native keeps q.
-    uint32_t ring_size;       // every ring and every partition; a power of two, 0 = 1024
+    uint32_t ring_size;       // every ring and every partition; a power of two >= 64, 0 = 1024
     uint32_t frame_size;      // 2048 or 4096, 0 = 2048
 } cxdp_options;
 
-// Before any socket on `ifname`: 0 = nothing attached; a leftover of ours (see above) is
-// detached first (*removed = its program id, else 0). CXDP_PROGRAM_PRESENT when another
-// program is attached; CXDP_NO_SUCH_DEVICE.
-cxdp_status cxdp_prepare_interface(const char *ifname, uint32_t *removed, char *err, size_t errlen);
-// After every pair using `ifname` is closed: detaches the program the owner (pid and start
-// time: this process, or the forwarder a release guard watches) attached, when the marker
-// names the owner and the program is still the one marked, and removes the marker; anything
-// else is left alone. 0, or -1 with text. Safe to call twice.
-int cxdp_release_interface(const char *ifname, int owner_pid, unsigned long long owner_start, char *err, size_t errlen);
-// The start time of process `pid` (field 22 of /proc/<pid>/stat), 0 when unknown: with the
-// pid it names one process (a reused pid has another start time).
-unsigned long long cxdp_process_start(int pid);
-// Starts the release guard: /proc/self/exe with argv, the read end of a new pipe on guard_fd
-// and no other descriptor but 0-2 (0 and 1 on /dev/null), SIGINT/SIGTERM/SIGHUP/SIGPIPE blocked.
-// *write_fd: the write end (O_CLOEXEC); closing it, or this process ending, is the guard's cue.
-// 0, or an errno value.
-int cxdp_spawn_release_guard(char *const argv[], int guard_fd, int *pid, int *write_fd);
-// The guard's least privilege: keeps only what detaching needs (CAP_NET_ADMIN for the netlink
-// detach, CAP_BPF and CAP_SYS_ADMIN for libxdp's look-up of its program by id) in the effective
-// and permitted sets and the bounding set, clears the inheritable and ambient sets, and sets
-// no_new_privs. 0, or an errno (the caller goes on: a guard with more is still a guard).
-int cxdp_guard_limit_capabilities(void);
-// The XDP program on `ifname`: 1 and its id (and name when the kernel says), 0 when none,
-// -1 with text (no such interface).
-int cxdp_attached_program(const char *ifname, uint32_t *prog_id, char *name, size_t namelen);
-// The kernel driver's name (ETHTOOL_GDRVINFO) into buf; 0 or an errno value.
-int cxdp_driver(const char *ifname, char *buf, size_t len);
-// RX queues of the interface (sysfs queues/rx-*), or -1.
-int cxdp_rx_queues(const char *ifname);
-
-// The UMEM, its four partitions and the two sockets (side 0 on if0, side 1 on if1). On
-// failure *failed_side is the interface the text is about (0, 1; -1 for neither); the text
-// names no interface (the Swift side does).
-cxdp_status cxdp_open_pair(const char *if0, const char *if1, const cxdp_options *opts, cxdp_pair **pair,
-                           int *failed_side, char *err, size_t errlen);
+// The UMEM and its four partitions, no socket yet: 0 with *pair, or an errno value: EINVAL (ring
+// or frame size out of range), ENOMEM (the memory; *registering 0), or xsk_umem__create's
+// (*registering 1; ENOBUFS or ENOMEM there is RLIMIT_MEMLOCK).
+int cxdp_open_umem(const cxdp_options *opts, cxdp_pair **pair, int *registering);
+// Side's socket (0, then 1) on ifname, sharing the UMEM: one xsk_socket__create_shared in `mode`
+// (CXDP_MODE_*), which attaches libxdp's program when the interface has none. On success the
+// side's RX partition goes into its fill ring. 0, or -errno: EBUSY while the kernel still frees a
+// previous socket's buffer pool (from a workqueue) or another socket has the queue;
+// EOPNOTSUPP/EINVAL, a mode or zero-copy the driver refuses; EPERM; ENETDOWN...
+int cxdp_bind(cxdp_pair *p, int side, const char *ifname, int mode);
 
 // Frame accounting: per side, the frames of its partitions in each state; violations since open.
 typedef struct {
@@ -135,7 +81,8 @@ int cxdp_frame_census(const cxdp_pair *p, cxdp_census *out, char *err, size_t er
 // Reclaims TX completions (kicking the TX rings for up to timeout_ms until every frame sent
 // has completed), puts every RX frame given back into its fill ring, takes the final census
 // into *final (may be NULL: rx_held > 0 there is a frame a head never gave back), then
-// deletes the sockets and the UMEM. NULL is fine. The programs stay: cxdp_release_interface.
+// deletes the sockets and the UMEM. NULL is fine, and so is a pair whose second bind failed (it
+// is freed; *final zero). The programs stay (CXdpProgram.h).
 void cxdp_close_pair(cxdp_pair *p, int timeout_ms, cxdp_census *final);
 
 int cxdp_fd(const cxdp_pair *p, int side);     // the socket, for poll(); -1 if none
@@ -203,8 +150,6 @@ typedef struct {
 
 // Side's counters. 0, or -1 + text (the XDP_STATISTICS getsockopt failed).
 int cxdp_stats(const cxdp_pair *p, int side, cxdp_counters *out, char *err, size_t errlen);
-
-const char *cxdp_lib_version(void);  // "libxdp 1.3.1, libbpf 1.1"
 
 #ifdef __cplusplus
 }
