@@ -27,7 +27,8 @@ let package = Package(
         // on each interface, fill/completion rings in bursts, frame accounting (shim.c); the XDP
         // program on an interface: look it up, name it, detach it (program.c).
         .target(name: "CXdp", dependencies: ["CLinux"], linkerSettings: [.linkedLibrary("xdp"), .linkedLibrary("bpf")]),
-        // C shim over Linux: the netdev facts libpcap lacks (ifreq, ethtool, sysfs), thread names.
+        // C shim over Linux: the netdev facts libpcap lacks (ifreq, ethtool, sysfs), thread names,
+        // the release guard's spawn, least privilege; the helpers CPcap and CXdp share.
         .target(name: "CLinux"),
         // Packet heads, the per-thread cache, the shared pool, the plain allocator. Pure Swift.
         .target(name: "BufferCache"),

@@ -33,15 +33,16 @@ enum XdpSockets {
         let e = cxdp_open_umem(&opts, &opened, &registering)
         guard e == 0, let pair = opened else { throw umemError(e, registering: registering != 0, interface: names.0, options) }
         for side in 0..<2 {
-            let driver = (try? InterfaceFacts.lookup(sides[side]))?.driver ?? ""
-            let (result, mode) = bind(options, first: options.mode == .auto ? autoMode(driver: driver, options) : options.mode) { mode in
-                XdpProgramOwner.attaching(on: indices[side]) {
-                    retryingBusy { cxdp_bind(pair, Int32(side), sides[side], mode == .native ? Int32(CXDP_MODE_NATIVE) : Int32(CXDP_MODE_GENERIC)) }
-                }
+            let name = sides[side], index = indices[side]
+            let first = options.mode == .auto ? autoMode(driver: (try? InterfaceFacts.lookup(name))?.driver ?? "", options)
+                                              : options.mode
+            let (result, mode) = bind(options, first: first) { mode in
+                let cMode = Int32(mode == .native ? CXDP_MODE_NATIVE : CXDP_MODE_GENERIC)
+                return XdpProgramOwner.attaching(on: index) { retryingBusy { cxdp_bind(pair, Int32(side), name, cMode) } }
             }
             if result != 0 {
                 cxdp_close_pair(pair, 0, nil)
-                throw bindError(-result, interface: sides[side], mode: mode, options)
+                throw bindError(-result, interface: name, mode: mode, options)
             }
         }
         return pair
@@ -89,7 +90,8 @@ enum XdpSockets {
         let text = errorText(e), modeName = mode == .native ? "native" : "generic"
         let detail: String
         switch kind {
-        case .modeUnsupported where options.zeroCopy: detail = "zero-copy AF_XDP refused: \(text) (the driver has no zero-copy support)"
+        case .modeUnsupported where options.zeroCopy:
+            detail = "zero-copy AF_XDP refused: \(text) (the driver has no zero-copy support)"
         case .modeUnsupported: detail = "\(modeName) XDP refused: \(text) (the driver does not support it)"
         case .busy: detail = "queue \(options.queue): \(text) for 2 s (another AF_XDP socket has the queue)"
         default:
@@ -105,15 +107,15 @@ enum XdpSockets {
         let ring = options.ringSize == 0 ? 1024 : options.ringSize, frame = options.frameSize == 0 ? 2048 : options.frameSize
         let bytes = 4 * Int(ring) * Int(frame)
         if !registering && e == EINVAL {
-            return XdpError(name, .other, detail: "ring size \(ring) (a power of two >= 64) or frame size \(frame) (2048 or 4096) invalid",
-                            options: options)
+            return XdpError(name, .other, detail: "ring size \(ring) (a power of two >= 64) or frame size \(frame) "
+                            + "(2048 or 4096) invalid", options: options)
         }
         if !registering {
             return XdpError(name, .other, detail: "cannot allocate the UMEM (\(bytes) bytes): \(errorText(e))", options: options)
         }
         if e == ENOBUFS || e == ENOMEM {
-            return XdpError(name, .memlock, detail: "cannot register the UMEM (\(bytes / 1024) KiB): \(errorText(e)) (RLIMIT_MEMLOCK)",
-                            options: options)
+            return XdpError(name, .memlock, detail: "cannot register the UMEM (\(bytes / 1024) KiB): \(errorText(e)) "
+                            + "(RLIMIT_MEMLOCK)", options: options)
         }
         let noXdp = e == EAFNOSUPPORT ? " (the kernel has no AF_XDP: CONFIG_XDP_SOCKETS)" : ""
         return XdpError(name, e == EPERM || e == EACCES ? .permissionDenied : .other,
