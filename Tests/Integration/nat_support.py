@@ -1,5 +1,5 @@
-"""Support for test_nat.py: the VLAN NAT testbed (host A inside on VLAN 10, host B outside on
-VLAN 20, the forwarder in --vlan-nat mode between them), small servers and clients living in
+"""Support for test_nat.py: the VLAN NAT testbed (host A inside on VLAN_IN, host B outside on
+VLAN_OUT, the forwarder in --vlan-nat mode between them), small servers and clients living in
 the hosts' namespaces, an independent Internet checksum check, and /proc/net/snmp counters.
 
 Reuses harness.py (testbed_up/down, Forwarder, Testbed.exec) and netns_io.py (in_netns, Capture).
