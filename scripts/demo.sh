@@ -5,18 +5,20 @@
 #
 #   sudo scripts/demo.sh [--mode nat|l2] [--rounds N]
 #
-# nat (default): the inside host speaks VLAN 10 (192.168.10.2), the outside host VLAN 20
-#   (203.0.113.2); forwarder IN OUT --vlan-nat masquerades the inside behind 203.0.113.1.
-# l2: both hosts on 10.77.0.0/24, transparent forwarding.
+# nat (default): the inside host and the outside host each speak a VLAN of their own; forwarder
+#   IN OUT --vlan-nat masquerades the inside behind the gateway's outside address.
+# l2: both hosts on one subnet, transparent forwarding.
+# The addresses and VLANs are scripts/testbed.plan's (the tests and benchmarks use the same).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/testbed.plan
 MODE=nat
 ROUNDS=2
 while (( $# )); do
     case "$1" in
         --mode) MODE="${2:?--mode needs nat or l2}"; shift 2 ;;
         --rounds) ROUNDS="${2:?--rounds needs N}"; shift 2 ;;
-        -h|--help) sed -n 2,12p "$0"; exit 0 ;;
+        -h|--help) sed -n 2,11p "$0"; exit 0 ;;
         *) echo "demo.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -37,16 +39,16 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ "$MODE" = nat ]; then
-    scripts/testbed.sh up "$P" --addr-a 192.168.10.2/24 --gw-a 192.168.10.1 \
-        --addr-b 203.0.113.2/24 --vlan-in 10 --vlan-out 20
-    ARGS=(--vlan-nat --inside 192.168.10.1/24 --inside-vlan 10 --outside 203.0.113.1/24 --outside-vlan 20)
-    TARGET=203.0.113.2
-    echo "== topology: ${P}a (192.168.10.2, VLAN 10) -- ${P}a1 [forwarder --vlan-nat] ${P}b1 -- ${P}b (203.0.113.2, VLAN 20)"
+    scripts/testbed.sh up "$P" --hosts nat --vlans
+    ARGS=(--vlan-nat --inside "$NAT_GW_INSIDE/$PREFIX_LEN" --inside-vlan "$VLAN_A"
+          --outside "$NAT_GW_OUTSIDE/$PREFIX_LEN" --outside-vlan "$VLAN_B")
+    TARGET=$NAT_HOST_B
+    echo "== topology: ${P}a ($NAT_HOST_A, VLAN $VLAN_A) -- ${P}a1 [forwarder --vlan-nat] ${P}b1 -- ${P}b ($NAT_HOST_B, VLAN $VLAN_B)"
 else
-    scripts/testbed.sh up "$P"
+    scripts/testbed.sh up "$P" --hosts l2
     ARGS=()
-    TARGET=10.77.0.2
-    echo "== topology: ${P}a (10.77.0.1) -- ${P}a1 [forwarder] ${P}b1 -- ${P}b (10.77.0.2)"
+    TARGET=$L2_HOST_B
+    echo "== topology: ${P}a ($L2_HOST_A) -- ${P}a1 [forwarder] ${P}b1 -- ${P}b ($L2_HOST_B)"
 fi
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -45,7 +45,7 @@ def log(msg):
 
 def main():
     if a.mode == "nat":
-        tb = harness.testbed_up(prefix, *ns.TESTBED_ARGS)
+        tb = harness.testbed_up(prefix, hosts="nat", vlans=True)
         a_ip, b_ip, dst_ip = ns.HOST_A, ns.HOST_B, ns.HOST_B
         gw_in = mac_bytes(open(f"/sys/class/net/{tb.in_if}/address").read().strip())
         gw_out = mac_bytes(open(f"/sys/class/net/{tb.out_if}/address").read().strip())
@@ -70,7 +70,7 @@ def main():
     log(f"{a.mode}: forwarder PID {fw.pid} on {tb.in_if}/{tb.out_if}; {a.minutes} min, sample every {a.interval}s")
 
     rng = random.Random(1)
-    inside = ns.INSIDE_NET if a.mode == "nat" else "10.77.0."
+    inside = ns.INSIDE_NET if a.mode == "nat" else harness.testbed_plan.subnet_stem(tb.ip_a)
     syns = [ipv4_frame(gw_in, ma, src, dst_ip, 6,
                        tcp_segment(src, dst_ip, rng.randint(1024, 65535), rng.choice([9, 443]), 0x02), vin, ident=i)
             for i, src in ((i, inside + str(3 + i % 200)) for i in range(20000))]
@@ -78,7 +78,7 @@ def main():
     garbage_b = garbage_frames(rng, 3000, gw_out, mb, vout, b_ip, ns.GW_OUTSIDE if a.mode == "nat" else a_ip)
     arp_a = [arp_frame(b"\xff" * 6, m, 1, m, inside + str(rng.randint(3, 254)), bytes(6), inside + "1", vin)
              for m in (random_mac(rng) for _ in range(4000))]
-    arp_b = [arp_frame(b"\xff" * 6, m, 1, m, "203.0.113." + str(rng.randint(3, 254)), bytes(6), "203.0.113.1", vout)
+    arp_b = [arp_frame(b"\xff" * 6, m, 1, m, ns.OUTSIDE_NET + str(rng.randint(3, 254)), bytes(6), ns.GW_OUTSIDE, vout)
              for m in (random_mac(rng) for _ in range(2000))]
     out_dst = ns.GW_OUTSIDE if a.mode == "nat" else a_ip
     arp_b += [ipv4_frame(gw_out, random_mac(rng), b_ip, out_dst, 17,

@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
 # Testbed for forwarder: two host namespaces, two veth pairs, the forwarder's ends in the
-# root namespace.
+# root namespace. The addresses and VLANs are scripts/testbed.plan's.
 #
 #   ns ${P}a (host A, inside)                root ns (forwarder)              ns ${P}b (host B, outside)
-#   ${P}a0 10.77.0.1/24  <-- veth -->  ${P}a1 (IN)   ${P}b1 (OUT)  <-- veth -->  ${P}b0 10.77.0.2/24
+#   ${P}a0 L2_HOST_A/24  <-- veth -->  ${P}a1 (IN)   ${P}b1 (OUT)  <-- veth -->  ${P}b0 L2_HOST_B/24
 #
 # Run `testbed.sh help` for usage.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROG="testbed.sh"
+# shellcheck source=testbed.plan
+. "$SCRIPT_DIR/testbed.plan"
 
 usage() {
     cat <<EOF
 usage:
   $PROG up PREFIX [options]    create ns \${PREFIX}a, \${PREFIX}b and veths \${PREFIX}a0<->\${PREFIX}a1,
                                \${PREFIX}b1<->\${PREFIX}b0 (a1 = forwarder IN, b1 = OUT, root ns)
-      --addr-a CIDR            host A address (default 10.77.0.1/24); "none" for no address
-      --addr-b CIDR            host B address (default 10.77.0.2/24); "none" for no address
+      --hosts l2|nat           the plan's addresses (scripts/testbed.plan): l2 (default) A $L2_HOST_A/$PREFIX_LEN,
+                               B $L2_HOST_B/$PREFIX_LEN; nat A $NAT_HOST_A/$PREFIX_LEN with gateway $NAT_GW_INSIDE,
+                               B $NAT_HOST_B/$PREFIX_LEN (the gateway's outside address: $NAT_GW_OUTSIDE)
+      --vlans                  the plan's VLANs: host A speaks VLAN $VLAN_A, host B VLAN $VLAN_B
+      --addr-a CIDR            host A address instead of the plan's; "none" for no address
+      --addr-b CIDR            host B address instead of the plan's; "none" for no address
       --gw-a IP, --gw-b IP     default route of host A / host B (default none)
       --vlan-in VID            host A speaks 802.1Q VLAN VID (tc BPF push on egress, pop+filter on ingress)
       --vlan-out VID           host B speaks VLAN VID
       --offloads MODE          off (default): rx tx sg tso gso gro rxvlan txvlan off on all four ends
                                host-tx-off: only 'tx off' on the two host ends; on: kernel defaults
-      --sink-drop a|b          nftables netdev ingress rule dropping everything host A/B receives
+      --sink-drop a|b|ab       host A/B/both drop UDP and TCP to ports below 5000 (generated
+                               floods) in nftables netdev ingress, before their IP stack; ARP,
+                               ICMP and iperf3 (port 5201) get through
       --ipv6                   keep IPv6 on the host ends (the root-ns ends never have it)
       --mtu N                  MTU on all four ends (default: kernel default 1500)
       --queues N               N TX and N RX queues on all four ends (default 1): a host's flows
@@ -33,7 +41,7 @@ usage:
   $PROG mac PREFIX a|b         print the MAC address of host A's / host B's interface
   $PROG help
 PREFIX: 1-10 characters [A-Za-z0-9_-] (interface names must stay <= 15 characters).
-Needs root, iproute2, ethtool; --vlan-* needs clang with the BPF target and libbpf-dev;
+Needs root, iproute2, ethtool; --vlans and --vlan-* need clang with the BPF target and libbpf-dev;
 --sink-drop needs nft.
 EOF
 }
@@ -119,10 +127,16 @@ set_offloads() {
 
 do_up() {
     local p="$1"; shift
-    local addr_a="10.77.0.1/24" addr_b="10.77.0.2/24" gw_a="" gw_b=""
+    local addr_a="$L2_HOST_A/$PREFIX_LEN" addr_b="$L2_HOST_B/$PREFIX_LEN" gw_a="" gw_b=""
     local vlan_in="" vlan_out="" offloads="off" sink_drop="" ipv6=0 mtu="" queues=1
     while (( $# )); do
         case "$1" in
+            --hosts) case "${2:-}" in
+                    l2) addr_a="$L2_HOST_A/$PREFIX_LEN" addr_b="$L2_HOST_B/$PREFIX_LEN" gw_a="" ;;
+                    nat) addr_a="$NAT_HOST_A/$PREFIX_LEN" addr_b="$NAT_HOST_B/$PREFIX_LEN" gw_a="$NAT_GW_INSIDE" ;;
+                    *) die "bad --hosts '${2:-}' (l2|nat)" ;;
+                esac; shift 2 ;;
+            --vlans) vlan_in="$VLAN_A" vlan_out="$VLAN_B"; shift ;;
             --addr-a) addr_a="${2:?--addr-a needs CIDR}"; shift 2 ;;
             --addr-b) addr_b="${2:?--addr-b needs CIDR}"; shift 2 ;;
             --gw-a) gw_a="${2:?--gw-a needs IP}"; shift 2 ;;
@@ -131,8 +145,8 @@ do_up() {
             --vlan-out) vlan_out="${2:?--vlan-out needs VID}"; check_vid "$vlan_out"; shift 2 ;;
             --offloads) offloads="${2:?--offloads needs off|host-tx-off|on}"; shift 2
                 [[ "$offloads" =~ ^(off|host-tx-off|on)$ ]] || die "bad --offloads '$offloads'" ;;
-            --sink-drop) sink_drop="${2:?--sink-drop needs a|b}"; shift 2
-                [[ "$sink_drop" =~ ^[ab]$ ]] || die "bad --sink-drop '$sink_drop' (a|b)" ;;
+            --sink-drop) sink_drop="${2:?--sink-drop needs a|b|ab}"; shift 2
+                [[ "$sink_drop" =~ ^(a|b|ab)$ ]] || die "bad --sink-drop '$sink_drop' (a|b|ab)" ;;
             --ipv6) ipv6=1; shift ;;
             --mtu) mtu="${2:?--mtu needs N}"; [[ "$mtu" =~ ^[0-9]+$ ]] || die "bad --mtu"; shift 2 ;;
             --queues) queues="${2:?--queues needs N}"; shift 2
@@ -187,17 +201,18 @@ do_up() {
     [[ -n "$vlan_in" ]] && attach_vlan "$nsa" "$a0" "$vlan_in"
     [[ -n "$vlan_out" ]] && attach_vlan "$nsb" "$b0" "$vlan_out"
 
-    if [[ -n "$sink_drop" ]]; then
-        local sns="${p}${sink_drop}" sdev="${p}${sink_drop}0"
-        ip netns exec "$sns" nft -f - <<EOF
+    local side
+    for side in $(grep -o . <<<"$sink_drop"); do
+        ip netns exec "${p}${side}" nft -f - <<EOF
 table netdev sink {
     chain in {
-        type filter hook ingress device "$sdev" priority 0;
-        drop;
+        type filter hook ingress device "${p}${side}0" priority 0;
+        udp dport < 5000 counter drop
+        tcp dport < 5000 counter drop
     }
 }
 EOF
-    fi
+    done
 
     ip link set "$a1" up
     ip link set "$b1" up
@@ -209,7 +224,7 @@ EOF
     TB_OK=1
     echo "$PROG: up $p: ns $nsa ($a0 ${addr_a}${gw_a:+ gw $gw_a}${vlan_in:+ vlan $vlan_in}) <-> $a1 [IN]," \
          "$b1 [OUT] <-> ns $nsb ($b0 ${addr_b}${gw_b:+ gw $gw_b}${vlan_out:+ vlan $vlan_out})" >&2
-    echo "$PROG: offloads $offloads${sink_drop:+, host $sink_drop drops all ingress}$( (( ipv6 )) && echo ', ipv6 on hosts')" >&2
+    echo "$PROG: offloads $offloads${sink_drop:+, sink $sink_drop drops UDP/TCP to ports < 5000}$( (( ipv6 )) && echo ', ipv6 on hosts')" >&2
 }
 
 cmd="${1:-help}"

@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from netns_io import mac_bytes
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TESTBED = os.path.join(REPO, "scripts", "testbed.sh")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import testbed_plan  # noqa: E402  (scripts/testbed.plan: the addresses and VLANs)
 DEFAULT_FORWARDER = os.path.join(REPO, ".build", "release", "forwarder")
 
 
@@ -123,8 +126,8 @@ class Testbed:
     @property
     def out_if(self): return self.prefix + "b1"
 
-    ip_a: str = "10.77.0.1"
-    ip_b: str = "10.77.0.2"
+    ip_a: str = testbed_plan.L2_HOST_A
+    ip_b: str = testbed_plan.L2_HOST_B
     mac_a: str = ""
     mac_b: str = ""
 
@@ -143,9 +146,11 @@ class Testbed:
         return subprocess.Popen(["ip", "netns", "exec", ns] + list(cmd), **kw)
 
 
-def testbed_up(prefix, *args):
-    run([TESTBED, "up", prefix, *args], timeout=60)
-    tb = Testbed(prefix)
+def testbed_up(prefix, *args, hosts="l2", vlans=False):
+    """scripts/testbed.sh up with the plan's `hosts` ("l2" or "nat") addresses, on the plan's
+    VLANs when `vlans`, and testbed.sh's other options `args`."""
+    run([TESTBED, "up", prefix, *testbed_plan.testbed_args(hosts, vlans), *args], timeout=60)
+    tb = Testbed(prefix, *testbed_plan.HOSTS[hosts])
     tb.mac_a = run([TESTBED, "mac", prefix, "a"]).stdout.strip()
     tb.mac_b = run([TESTBED, "mac", prefix, "b"]).stdout.strip()
     return tb

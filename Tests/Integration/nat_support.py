@@ -1,5 +1,5 @@
-"""Support for test_nat.py: the VLAN NAT testbed (host A inside on VLAN 10, host B outside on
-VLAN 20, the forwarder in --vlan-nat mode between them), small servers and clients living in
+"""Support for test_nat.py: the VLAN NAT testbed (host A inside on VLAN_IN, host B outside on
+VLAN_OUT, the forwarder in --vlan-nat mode between them), small servers and clients living in
 the hosts' namespaces, an independent Internet checksum check, and /proc/net/snmp counters.
 
 Reuses harness.py (testbed_up/down, Forwarder, Testbed.exec) and netns_io.py (in_netns, Capture).
@@ -15,23 +15,21 @@ import subprocess
 import threading
 import time
 
-from harness import Forwarder, testbed_down, testbed_up
+from harness import Forwarder, testbed_down, testbed_plan, testbed_up
 from netns_io import in_netns
 
-# The topology (the issue's and scripts/demo.sh's numbers).
-GW_INSIDE = "192.168.10.1"      # the forwarder's inside address
-GW_OUTSIDE = "203.0.113.1"      # the forwarder's outside (masquerade) address
-HOST_A = "192.168.10.2"         # inside host
-HOST_B = "203.0.113.2"          # outside host
-INSIDE_NET = "192.168.10."
-VLAN_IN, VLAN_OUT = 10, 20
-FWD_PORT, FWD_TARGET_PORT = 8080, 80   # --forward tcp:8080=192.168.10.2:80
+# The topology: scripts/testbed.plan's NAT hosts and VLANs (the demo's and the benchmarks' too).
+GW_INSIDE = testbed_plan.NAT_GW_INSIDE     # the forwarder's inside address
+GW_OUTSIDE = testbed_plan.NAT_GW_OUTSIDE   # the forwarder's outside (masquerade) address
+HOST_A = testbed_plan.NAT_HOST_A           # inside host
+HOST_B = testbed_plan.NAT_HOST_B           # outside host
+INSIDE_NET = testbed_plan.subnet_stem(HOST_A)
+OUTSIDE_NET = testbed_plan.subnet_stem(HOST_B)
+VLAN_IN, VLAN_OUT = testbed_plan.VLAN_A, testbed_plan.VLAN_B
+FWD_PORT, FWD_TARGET_PORT = 8080, 80   # --forward tcp:8080=HOST_A:80
 
-TESTBED_ARGS = ["--addr-a", f"{HOST_A}/24", "--gw-a", GW_INSIDE, "--addr-b", f"{HOST_B}/24",
-                "--vlan-in", str(VLAN_IN), "--vlan-out", str(VLAN_OUT)]
-FORWARDER_ARGS = ["--vlan-nat", "--inside", f"{GW_INSIDE}/24", "--inside-vlan", str(VLAN_IN),
-                  "--outside", f"{GW_OUTSIDE}/24", "--outside-vlan", str(VLAN_OUT),
-                  "--forward", f"tcp:{FWD_PORT}={HOST_A}:{FWD_TARGET_PORT}", "--json"]
+FORWARDER_ARGS = testbed_plan.nat_forwarder_args() + [
+    "--forward", f"tcp:{FWD_PORT}={HOST_A}:{FWD_TARGET_PORT}", "--json"]
 
 SNMP_ERROR_COUNTERS = [("Ip", "InHdrErrors"), ("Icmp", "InCsumErrors"), ("Tcp", "InCsumErrors"),
                        ("Udp", "InCsumErrors")]
@@ -75,7 +73,7 @@ class NatBed:
 
     # -- life cycle
     def up(self):
-        self.tb = testbed_up(self.prefix, *TESTBED_ARGS, "--queues", str(self.queues))
+        self.tb = testbed_up(self.prefix, "--queues", str(self.queues), hosts="nat", vlans=True)
         self.gw_mac_in = open(f"/sys/class/net/{self.tb.in_if}/address").read().strip()
         self.gw_mac_out = open(f"/sys/class/net/{self.tb.out_if}/address").read().strip()
         self.snmp_baseline = {side: snmp(self.tb, side) for side in "ab"}

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import run
+from harness import run, testbed_plan
 from netns_io import Markers, build_frame, send_frames
 from test_metrics import check_against_summary, parse
 
@@ -123,7 +123,7 @@ def test_nat_drops_named_by_their_nat_reason(testbed, forwarder):
     not_ip = [build_frame(in_mac, mac_a, 100, markers.next()) for _ in range(3)]
     path = capture_path("nat")
     metrics = os.path.join(os.path.dirname(path), "nat.prom")
-    fw = forwarder(tb.in_if, tb.out_if, "--json", "--vlan-nat", "--inside", "10.77.0.254/24",
+    fw = forwarder(tb.in_if, tb.out_if, "--json", "--vlan-nat", "--inside", f"{testbed_plan.subnet_stem(tb.ip_a)}254/{testbed_plan.PREFIX_LEN}",
                    "--outside", "10.78.0.1/24", "--capture-drops", path, "--metrics-file", metrics)
     send_frames(tb.ns_b, tb.b0, inbound)
     send_frames(tb.ns_a, tb.a0, not_ip)

@@ -5,6 +5,7 @@ libpcap's program runs in the port and the rejected frames are counted as `filte
 
 import time
 
+from harness import testbed_plan
 from netns_io import Capture, Markers, compare_exactly_once, send_frames
 
 PER_KIND = 10
@@ -22,7 +23,7 @@ def _mix(tb, src_side, markers):
     kinds_pass = [
         lambda m: eth / IP(src=src_ip, dst=dst_ip) / UDP(sport=40000, dport=9999) / m,
         lambda m: eth / IP(src=src_ip, dst=dst_ip) / UDP(sport=9999, dport=40001) / m,
-        lambda m: Ether(src=src_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=src_ip, dst="10.77.0.255")
+        lambda m: Ether(src=src_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=src_ip, dst=testbed_plan.subnet_stem(tb.ip_a) + "255")
         / UDP(sport=40002, dport=9999) / (m + b"\0" * 900),
     ]
     kinds_block = [

@@ -22,7 +22,7 @@ import harness
 from harness import RssSampler
 from netns_io import (Flooder, arp_frame, garbage_frames, ipv4_frame, mac_bytes, random_mac,
                       tcp_segment, udp_datagram)
-from nat_support import (GW_INSIDE, GW_OUTSIDE, HOST_A, HOST_B, INSIDE_NET, VLAN_IN, VLAN_OUT,
+from nat_support import (GW_INSIDE, GW_OUTSIDE, HOST_A, HOST_B, INSIDE_NET, OUTSIDE_NET, VLAN_IN, VLAN_OUT,
                          Iperf3Server, check_nat_prerequisites, nat_testbed)
 
 RSS_LIMIT_KIB = 64 * 1024        # the forwarder's VmRSS stays under 64 MiB whatever it receives
@@ -268,7 +268,7 @@ def test_arp_and_unsolicited_flood(natbed):
         # Many source addresses and MACs: requests for the gateway and for others, replies
         # nobody asked for, gratuitous ARP.
         for side, out, gw_ip, net, vlan, gw_mac in (("a", from_a, GW_INSIDE, INSIDE_NET, VLAN_IN, gw_in),
-                                                     ("b", from_b, GW_OUTSIDE, "203.0.113.", VLAN_OUT, gw_out)):
+                                                     ("b", from_b, GW_OUTSIDE, OUTSIDE_NET, VLAN_OUT, gw_out)):
             mac = random_mac(rng)
             spa = net + str(rng.randint(3, 254)) if rng.random() < 0.7 else socket_ip(rng)
             k = i % 4
@@ -281,7 +281,7 @@ def test_arp_and_unsolicited_flood(natbed):
             else:
                 out.append(arp_frame(bcast, mac, 2, mac, spa, bcast, spa, vlan))
         # Unsolicited inbound: TCP SYN/ACK/RST and UDP to the outside address, random ports.
-        src = "203.0.113." + str(rng.randint(3, 254))
+        src = OUTSIDE_NET + str(rng.randint(3, 254))
         if i % 2:
             l4 = tcp_segment(src, GW_OUTSIDE, rng.randint(1, 65535), rng.randint(1, 65535),
                              flags=rng.choice([0x02, 0x10, 0x04, 0x12]))

@@ -1,8 +1,9 @@
 """End to end: the forwarder as a VLAN NAT gateway between two namespaces (issue 4, section 3).
 
-  ns A 192.168.10.2 (VLAN 10) -- ${P}a1 [forwarder --vlan-nat] ${P}b1 -- ns B 203.0.113.2 (VLAN 20)
-  forwarder: --inside 192.168.10.1/24 --inside-vlan 10 --outside 203.0.113.1/24 --outside-vlan 20
-             --forward tcp:8080=192.168.10.2:80 --json
+  ns A HOST_A (VLAN_IN) -- ${P}a1 [forwarder --vlan-nat] ${P}b1 -- ns B HOST_B (VLAN_OUT)
+  forwarder: --inside GW_INSIDE/24 --inside-vlan VLAN_IN --outside GW_OUTSIDE/24
+             --outside-vlan VLAN_OUT --forward tcp:8080=HOST_A:80 --json
+  (nat_support.py's names for scripts/testbed.plan's NAT hosts, gateway and VLANs)
 
 One testbed and one forwarder for the module (nat_support.nat_testbed), torn down even on failure.
 Two tests restart the forwarder to read its JSON summary: the unsolicited-SYN test (fresh
@@ -180,17 +181,17 @@ def test_outside_host_sees_only_the_outside_address(nat):
     assert sources == {GW_OUTSIDE}, sources
     assert n_icmp >= 5 and n_udp >= 5, f"B received {n_icmp} echo requests and {n_udp} UDP datagrams"
 
-    # On the wire out of the forwarder (its own TX, seen at ${P}b1): 802.1Q VLAN 20 in the bytes.
+    # On the wire out of the forwarder (its own TX, seen at ${P}b1): 802.1Q VLAN_OUT in the bytes.
     # Not over AF_XDP: its TX (copy mode, __dev_direct_xmit) skips the interface's packet taps,
     # so a capture on the forwarder's own interface sees nothing it sends; the frames at B
-    # (above) are checked for VLAN 20 either way.
+    # (above) are checked for VLAN_OUT either way.
     if forwarder_io() != "xdp":
         sent = [f for f, _ in cap_b1.outgoing]
         assert sent, f"nothing captured leaving {tb.out_if}"
         bad = [(ip_payload(f)[1], f[:18].hex()) for f in sent if ip_payload(f)[1] != [VLAN_OUT]]
         assert not bad, f"frames the forwarder sent on {tb.out_if} without VLAN {VLAN_OUT}: {bad[:5]}"
 
-    # And the way back: what A received carries VLAN 10, is addressed to A, checksums right.
+    # And the way back: what A received carries VLAN_IN, is addressed to A, checksums right.
     problems = []
     for f, ip, vids in parsed_incoming(cap_a0):
         if vids != [VLAN_IN]:

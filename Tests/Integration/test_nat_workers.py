@@ -2,8 +2,8 @@
 of 64, worker = (port >> 6) % N) and ICMP identifiers; frames that land on the wrong worker are
 handed to their owner.
 
-One NAT testbed for the module (nat_support.nat_testbed: host A inside on VLAN 10, host B outside
-on VLAN 20), with 7 more inside addresses on A (several inside hosts) and B's ICMP error rate
+One NAT testbed for the module (nat_support.nat_testbed: host A inside on VLAN_IN, host B outside
+on VLAN_OUT), with 7 more inside addresses on A (several inside hosts) and B's ICMP error rate
 limit off (its errors all go to the one outside address). Each test restarts the forwarder with
 its --workers options; every run ends with SIGTERM, exit 0, the totals equal to the sums over
 the workers and every head back in the pool (harness.check_worker_summary).

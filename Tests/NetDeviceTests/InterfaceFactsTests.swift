@@ -5,21 +5,8 @@ import VethFixtures
 import XCTest
 
 /// Facts as the kernel reports them, on lo and on veth pairs the tests create.
-final class InterfaceFactsTests: XCTestCase {
-    private var veth: VethPair?
-
-    override func tearDown() {
-        veth?.delete()
-        veth = nil
-        super.tearDown()
-    }
-
-    private func makeVeth(_ tag: String) throws -> VethPair {
-        try requireRoot("creates veth pairs and changes their offloads")
-        let pair = try VethPair(prefix: "ndv", tag: tag)
-        veth = pair
-        return pair
-    }
+final class InterfaceFactsTests: VethTestCase {
+    override class var vethPrefix: String { "ndv" }
 
     func testLoopback() throws {
         let lo = try InterfaceFacts.lookup("lo")

@@ -3,19 +3,11 @@ import VethFixtures
 import XCTest
 
 /// Offloads read back what `ethtool -K` set, and the warnings name the fix for what is on.
-final class OffloadsTests: XCTestCase {
-    private var veth: VethPair?
-
-    override func tearDown() {
-        veth?.delete()
-        veth = nil
-        super.tearDown()
-    }
+final class OffloadsTests: VethTestCase {
+    override class var vethPrefix: String { "ndv" }
 
     func testOffloadsReadBackWhatEthtoolSet() throws {
-        try requireRoot("creates veth pairs and changes their offloads")
-        let pair = try VethPair(prefix: "ndv", tag: "o")
-        veth = pair
+        let pair = try makeVeth("o")
         try shell("ethtool -K \(pair.a) tx on tso on gso on gro off")
         var o = try XCTUnwrap(Offloads.read(pair.a))
         XCTAssertEqual([o.txChecksum, o.tso, o.gso, o.gro], [1, 1, 1, 0])
@@ -30,9 +22,7 @@ final class OffloadsTests: XCTestCase {
     }
 
     func testWarningsNameTheFix() throws {
-        try requireRoot("creates veth pairs and changes their offloads")
-        let pair = try VethPair(prefix: "ndv", tag: "w")
-        veth = pair
+        let pair = try makeVeth("w")
         try shell("ethtool -K \(pair.a) gro on")
         try shell("ethtool -K \(pair.b) tx on tso on gso on")
         let warnings = try InterfaceFacts.lookup(pair.a).offloadWarnings()

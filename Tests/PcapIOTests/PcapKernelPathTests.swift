@@ -11,22 +11,9 @@ import XCTest
 /// several handles flow by flow, qdisc bypass skips the interface's qdisc, and the TX ring
 /// sends bursts with the same contract as sendmmsg (frames sent, the errno of the first that
 /// was not).
-final class PcapKernelPathTests: XCTestCase {
-    private var veth: VethPair?
+final class PcapKernelPathTests: VethTestCase {
+    override class var vethPrefix: String { "pkp" }
     private var allocator = PlainAllocator(geometry: HeadGeometry(dataSize: 4096))
-
-    override func tearDown() {
-        veth?.delete()
-        veth = nil
-        super.tearDown()
-    }
-
-    private func makePair(_ tag: String) throws -> VethPair {
-        try requireRoot("AF_PACKET sockets and creating veth pairs")
-        let pair = try VethPair(prefix: "pkp", tag: tag)
-        veth = pair
-        return pair
-    }
 
     private static let udpPort: UInt16 = 40000
     private static var udpOptions: CaptureOptions {
@@ -130,7 +117,7 @@ final class PcapKernelPathTests: XCTestCase {
     // MARK: Fanout
 
     func testHashFanoutSplitsFlowsAndKeepsEachFlowOnOneHandle() throws {
-        let pair = try makePair("h")
+        let pair = try makeVeth("h")
         let group = try XCTUnwrap(FanoutSettings.groupID(interface: pair.a))
         let options = fanoutOptions(FanoutSettings(group: group, mode: .hash))
         let members = [try PcapPort.Handle(name: pair.a, options: options), try PcapPort.Handle(name: pair.a, options: options)]
@@ -154,7 +141,7 @@ final class PcapKernelPathTests: XCTestCase {
     }
 
     func testJoiningTheGroupWithAnotherModeOrInterfaceFailsWithTheFix() throws {
-        let pair = try makePair("j")
+        let pair = try makeVeth("j")
         let group = try XCTUnwrap(FanoutSettings.groupID(interface: pair.a))
         let member = try PcapPort.Handle(name: pair.a, options: fanoutOptions(FanoutSettings(group: group, mode: .hash)))
         _ = member
@@ -175,7 +162,7 @@ final class PcapKernelPathTests: XCTestCase {
     }
 
     func testClassicBPFFanoutSendsEverythingWhereTheProgramSays() throws {
-        let pair = try makePair("c")
+        let pair = try makeVeth("c")
         // ret #1: every frame to the second member.
         let program = [ClassicBPFInstruction(code: 0x06, k: 1)]
         let options = fanoutOptions(FanoutSettings(group: try XCTUnwrap(FanoutSettings.groupID(interface: pair.a)),
@@ -194,7 +181,7 @@ final class PcapKernelPathTests: XCTestCase {
     /// socket (a plain handle, a TX ring) or a member sends out of the interface reach no
     /// member, not even the kernel's copy into its ring (its counter stays 0).
     func testFanoutMembersDoNotReadWhatLeavesTheirInterface() throws {
-        let pair = try makePair("o")
+        let pair = try makeVeth("o")
         let options = fanoutOptions(FanoutSettings(group: try XCTUnwrap(FanoutSettings.groupID(interface: pair.a))))
         let members = [try PcapPort.Handle(name: pair.a, options: options), try PcapPort.Handle(name: pair.a, options: options)]
         var ring = PcapKernelPathTests.udpOptions
@@ -227,7 +214,7 @@ final class PcapKernelPathTests: XCTestCase {
     /// A token bucket of 1 kbit/s on a's qdisc lets hardly anything through; frames sent with
     /// qdisc bypass never meet it. Both send paths (sendmmsg, TX ring) take the bypass.
     func testQdiscBypassSendsPastTheQdisc() throws {
-        let pair = try makePair("q")
+        let pair = try makeVeth("q")
         try shell("tc qdisc add dev \(pair.a) root tbf rate 1kbit burst 1600 limit 3000")
         let peer = try PcapPort.Handle(name: pair.b, options: PcapKernelPathTests.rawOptions)
         // 1600 bytes of burst let 26 of them through at once, 3000 of queue 50 more.
@@ -256,7 +243,7 @@ final class PcapKernelPathTests: XCTestCase {
     // MARK: TX ring
 
     func testTxRingSendsBurstsByteExact() throws {
-        let pair = try makePair("r")
+        let pair = try makeVeth("r")
         var options = PcapKernelPathTests.rawOptions
         options.txRing = true
         options.txRingFrames = 8  // bursts of 20 wrap around it
@@ -280,7 +267,7 @@ final class PcapKernelPathTests: XCTestCase {
     /// says EAGAIN for the first frame without a slot, and sending again from there delivers
     /// every frame once, in order.
     func testFullTxRingIsEagainAndRetryDeliversEveryFrameOnce() throws {
-        let pair = try makePair("f")
+        let pair = try makeVeth("f")
         try shell("tc qdisc add dev \(pair.a) root tbf rate 200kbit burst 1600 limit 100000")
         var options = PcapKernelPathTests.rawOptions
         options.txRing = true
@@ -302,7 +289,7 @@ final class PcapKernelPathTests: XCTestCase {
     /// kernel's limit for any frame (checked before the ring), and over the MTU by a few bytes
     /// (refused by the kernel in the ring, which must then go on with the next frame).
     func testOversizeFrameIsEmsgsizeAndTheNextOneGoesOut() throws {
-        let pair = try makePair("m")
+        let pair = try makeVeth("m")
         let peer = try PcapPort.Handle(name: pair.b, options: PcapKernelPathTests.rawOptions)
         for txRing in [false, true] {
             var options = PcapKernelPathTests.rawOptions

@@ -9,15 +9,9 @@ import XCTest
 /// Frames through a real veth pair: what one end's `PcapPort.send` puts on the wire, the other
 /// end's `receive` gets byte for byte, and a port never reads what is sent out of its own
 /// interface (PCAP_D_IN), which in a forwarder would loop frames back.
-final class PcapTrafficTests: XCTestCase {
-    private var veth: VethPair?
+final class PcapTrafficTests: VethTestCase {
+    override class var vethPrefix: String { "pio" }
     private var allocator = PlainAllocator()
-
-    override func tearDown() {
-        veth?.delete()
-        veth = nil
-        super.tearDown()
-    }
 
     /// An experimental EtherType (IEEE 802 local), so the filter keeps anything else out.
     private static let etherType: [UInt8] = [0x88, 0xb5]
@@ -60,9 +54,7 @@ final class PcapTrafficTests: XCTestCase {
 
     /// Handles on both ends of a new veth pair (ports are ~Copyable: the tests make their own).
     private func openPair(_ tag: String) throws -> (a: PcapPort.Handle, b: PcapPort.Handle) {
-        try requireRoot("AF_PACKET sockets and creating veth pairs")
-        let pair = try VethPair(prefix: "pio", tag: tag)
-        veth = pair
+        let pair = try makeVeth(tag)
         return (try PcapPort.Handle(name: pair.a, options: PcapTrafficTests.options),
                 try PcapPort.Handle(name: pair.b, options: PcapTrafficTests.options))
     }

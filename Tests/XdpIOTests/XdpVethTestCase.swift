@@ -10,18 +10,10 @@ import XdpIO
 
 /// AF_XDP against two veth pairs: peerA <-> xdpA and peerB <-> xdpB, one `XdpPair` (one UMEM)
 /// on xdpA (side 0) and xdpB (side 1), libpcap ports on the peers to inject and to capture.
-/// AF_XDP against two veth pairs: peerA <-> xdpA and peerB <-> xdpB, one `XdpPair` (one UMEM)
-/// on xdpA (side 0) and xdpB (side 1), libpcap ports on the peers to inject and to capture.
-class XdpVethTestCase: XCTestCase {
-    var veths: [VethPair] = []
+class XdpVethTestCase: VethTestCase {
+    override class var vethPrefix: String { "xio" }
     /// Heads for the frames the tests send (buffers of their own) and for the peers' ports.
     var allocator = PlainAllocator()
-
-    override func tearDown() {
-        for v in veths { v.delete() }
-        veths = []
-        super.tearDown()
-    }
 
     static let etherType: [UInt8] = [0x88, 0xb5]
     static var peerOptions: CaptureOptions {
@@ -42,11 +34,8 @@ class XdpVethTestCase: XCTestCase {
     }
 
     func makeVeths() throws -> Setup {
-        try requireRoot("AF_XDP sockets, XDP programs and veth pairs")
-        let a = try VethPair(prefix: "xio", tag: "a")
-        veths.append(a)
-        let b = try VethPair(prefix: "xio", tag: "b")
-        veths.append(b)
+        let a = try makeVeth("a")
+        let b = try makeVeth("b")
         return Setup(peerA: a.a, xdpA: a.b, peerB: b.a, xdpB: b.b)
     }
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from testbed import SetupError
+from testbed import SetupError, plan
 
 MALLOCS = {
     "mimalloc": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
@@ -17,8 +17,6 @@ MALLOCS = {
     "tcmalloc": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
 }
 MALLOC_PACKAGES = {"mimalloc": "libmimalloc2.0", "jemalloc": "libjemalloc2", "tcmalloc": "libtcmalloc-minimal4"}
-NAT_ARGS = ["--vlan-nat", "--inside", "192.168.10.1/24", "--inside-vlan", "10",
-            "--outside", "203.0.113.1/24", "--outside-vlan", "20"]
 L2_KINDS = ("l2", "real")
 
 
@@ -131,9 +129,9 @@ class Running:
 def forwarder_args(dev, kind, scenario, limit):
     a = []
     if kind == "l2vlan":
-        a += ["--vlan-map", "10:20"]
+        a += ["--vlan-map", f"{plan.VLAN_A}:{plan.VLAN_B}"]
     elif kind == "nat":
-        a += NAT_ARGS
+        a += plan.nat_forwarder_args()
     if scenario.direction == "one" and kind in L2_KINDS:
         a.append("--one-way")
     a += ["--alloc", dev.alloc]

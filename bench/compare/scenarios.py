@@ -3,6 +3,8 @@ compares. A device that cannot do a scenario's job is listed with the reason, ne
 from dataclasses import dataclass, field
 from typing import Optional
 
+from testbed import plan
+
 L2_PEERS = ["cfwd-sendmmsg", "tcpbridge", "netsniff-ng", "bridge", "tc-redirect"]
 PLAINS = ["fwd-plain", "fwd-plain-mimalloc", "fwd-plain-jemalloc", "fwd-plain-tcmalloc"]
 ALLOCATORS = ["fwd-cache", "fwd-cache-2025"] + PLAINS
@@ -43,7 +45,7 @@ SCENARIOS = [
     Scenario("l2-512-oneway", "L2, 512-byte frames, one way", "pps", size=512, devices=["fwd-cache", "fwd-plain"] + L2_PEERS),
     Scenario("l2-1500-oneway", "L2, 1500-byte frames, one way", "pps", size=1500,
              devices=["fwd-cache", "fwd-plain"] + L2_PEERS, quick_devices=["fwd-cache"]),
-    Scenario("vlan-64", "VLAN translation 10 <-> 20, 64-byte frames", "pps", kind="l2vlan", devices=ALLOCATORS,
+    Scenario("vlan-64", f"VLAN translation {plan.VLAN_A} <-> {plan.VLAN_B}, 64-byte frames", "pps", kind="l2vlan", devices=ALLOCATORS,
              quick_devices=["fwd-cache-2025"]),
     Scenario("nat-64-f1", "VLAN NAT, 64-byte frames, 1 flow", "pps", kind="nat", flows=1,
              devices=["fwd-cache", "fwd-plain", "kernel-nat"]),

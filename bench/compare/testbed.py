@@ -3,34 +3,29 @@ the tests, the demo and the benchmarks share), and the counters read off them.
 
     ns P+a: generator, CPU0 --veth--> P+a1 [device under test, CPU1] P+b1 --veth--> ns P+b: sink
 
-Kinds:
-  l2      hosts 10.77.0.1/24 and 10.77.0.2/24, untagged
-  l2vlan  the same hosts on VLAN 10 (A) and VLAN 20 (B): tags pushed and popped by tc BPF
-  nat     A 192.168.10.2/24 on VLAN 10 behind the gateway 192.168.10.1, B 203.0.113.2/24 on VLAN 20
+Kinds (the addresses and VLANs are scripts/testbed.plan's):
+  l2      the plan's L2 hosts, untagged
+  l2vlan  the same hosts on the plan's VLANs: tags pushed and popped by tc BPF
+  nat     the plan's NAT hosts on its VLANs, host A behind the gateway's inside address
   knat    as nat but untagged (no 802.1Q module here, so the kernel router has no VLAN
           subinterfaces), and a router namespace P+r takes P+a1 and P+b1: the kernel is the NAT
   real    the user's own interfaces (--in/--out): nothing is built, only counted
-The sinks drop the generator's UDP and TCP (destination ports below 5000) in nftables netdev ingress,
-before the host's IP stack, and let ARP, ICMP and iperf3 (port 5201) through.
+The sinks are testbed.sh's (--sink-drop ab): they drop the generator's UDP and TCP (destination
+ports below 5000) in nftables netdev ingress, before the host's IP stack, and let ARP, ICMP and
+iperf3 (port 5201) through.
 """
 import os
 import subprocess
+import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TESTBED = os.path.join(REPO, "scripts", "testbed.sh")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import testbed_plan as plan  # noqa: E402
 
-KIND_ARGS = {
-    "l2": [],
-    "l2vlan": ["--vlan-in", "10", "--vlan-out", "20"],
-    "nat": ["--addr-a", "192.168.10.2/24", "--gw-a", "192.168.10.1", "--addr-b", "203.0.113.2/24",
-            "--vlan-in", "10", "--vlan-out", "20"],
-    "knat": ["--addr-a", "192.168.10.2/24", "--gw-a", "192.168.10.1", "--addr-b", "203.0.113.2/24"],
-}
-# Host A's and host B's addresses, and their VLANs, per kind (as KIND_ARGS sets them up).
-ADDR = {"l2": ("10.77.0.1", "10.77.0.2"), "real": ("10.77.0.1", "10.77.0.2"), "l2vlan": ("10.77.0.1", "10.77.0.2"),
-        "nat": ("192.168.10.2", "203.0.113.2"), "knat": ("192.168.10.2", "203.0.113.2")}
-VLAN = {"l2vlan": (10, 20), "nat": (10, 20)}
+# testbed.sh's plan options per kind: (hosts, vlans).
+KIND_PLAN = {"l2": ("l2", False), "l2vlan": ("l2", True), "nat": ("nat", True), "knat": ("nat", False)}
 
 
 class SetupError(Exception):
@@ -57,7 +52,6 @@ class Testbed:
         self.kind = None
         self.real = real          # dict(in, out, gen_dev, gen_ns, count_dev, count_ns, dst_mac)
         self.router = False
-        self.sinks = []
         self.mac_a = self.mac_b = None
 
     # -- names --------------------------------------------------------------------------
@@ -94,15 +88,13 @@ class Testbed:
         if self.kind == kind and kind != "knat":
             return
         self.down()
-        r = run([TESTBED, "up", self.p] + KIND_ARGS[kind], check=False)
+        r = run([TESTBED, "up", self.p, *plan.testbed_args(*KIND_PLAN[kind]), "--sink-drop", "ab"], check=False)
         if r.returncode != 0:
             run([TESTBED, "down", self.p], check=False)
             raise SetupError(f"testbed up ({kind}) failed: {r.stderr.strip()[-600:]}")
         self.kind = kind
         if kind == "knat":
             self._router_up()
-        for side in "ab":
-            self._sink(side)
         self.mac_a = run([TESTBED, "mac", self.p, "a"]).stdout.strip()
         self.mac_b = run([TESTBED, "mac", self.p, "b"]).stdout.strip()
 
@@ -115,19 +107,13 @@ class Testbed:
             run(netns(r, *c))
         run(["ip", "link", "set", a1, "netns", r])
         run(["ip", "link", "set", b1, "netns", r])
-        for c in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", "192.168.10.1/24", "dev", a1],
-                  ["ip", "addr", "add", "203.0.113.1/24", "dev", b1], ["ip", "link", "set", a1, "up"],
+        for c in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{plan.NAT_GW_INSIDE}/{plan.PREFIX_LEN}", "dev", a1],
+                  ["ip", "addr", "add", f"{plan.NAT_GW_OUTSIDE}/{plan.PREFIX_LEN}", "dev", b1], ["ip", "link", "set", a1, "up"],
                   ["ip", "link", "set", b1, "up"], ["sysctl", "-qw", "net.ipv4.ip_forward=1"]):
             run(netns(r, *c))
         rules = ("table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat;\n"
                  f"  oifname \"{b1}\" masquerade\n }}\n}}\n")
         run(netns(r, "nft", "-f", "-"), input=rules)
-
-    def _sink(self, side):
-        ns, dev = self.host_ns(side), self.host_dev(side)
-        rules = (f"table netdev cmpsink {{\n chain in {{\n  type filter hook ingress device \"{dev}\" priority 0;\n"
-                 "  udp dport < 5000 counter drop\n  tcp dport < 5000 counter drop\n }\n}\n")
-        run(netns(ns, "nft", "-f", "-"), input=rules)
 
     def down(self):
         if self.router:
@@ -196,12 +182,14 @@ class Testbed:
         return self.mac_b if side == "a" else self.mac_a
 
     def host_addr(self, side):
-        return ADDR[self.kind][0 if side == "a" else 1]
+        hosts = KIND_PLAN[self.kind][0] if self.kind in KIND_PLAN else "l2"   # real: the L2 plan's
+        return plan.HOSTS[hosts][0 if side == "a" else 1]
 
     def host_vlan(self, side):
         """The VLAN host `side` speaks, or None (untagged)."""
-        v = VLAN.get(self.kind)
-        return None if v is None else v[0 if side == "a" else 1]
+        if self.kind not in KIND_PLAN or not KIND_PLAN[self.kind][1]:
+            return None
+        return plan.VLAN_A if side == "a" else plan.VLAN_B
 
     def ping_ok(self, tries=3):
         dst = self.host_addr("b")
