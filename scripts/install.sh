@@ -81,10 +81,9 @@ else
     UNIT_DIR="/etc/systemd/system"
 fi
 
+# What goes where: dist/installed-files.sh (the list the Debian package shares); these two
+# places are this installation's own.
 SBIN="$PREFIX/sbin/forwarder"
-MAN="$PREFIX/share/man/man8/forwarder.8.gz"
-COMPLETION="$PREFIX/share/bash-completion/completions/forwarder"
-UNIT="$UNIT_DIR/forwarder@.service"
 EXAMPLE="$PREFIX/share/doc/forwarder/forwarder.conf.example"
 MANIFEST="$PREFIX/share/forwarder/install-manifest"
 
@@ -132,13 +131,15 @@ fi
 
 # ---------------------------------------------------------------------------- install
 # Everything is checked before anything is written.
-MAN_SRC="$REPO/docs/man/forwarder.8"
-EXAMPLE_SRC="$REPO/docs/forwarder.conf.example"
-UNIT_SRC="$REPO/dist/systemd/forwarder@.service"
-COMPLETION_SRC="$REPO/dist/bash-completion/forwarder"
-for f in "$MAN_SRC" "$EXAMPLE_SRC" "$UNIT_SRC" "$COMPLETION_SRC"; do
-    [ -f "$f" ] || die "$f is missing: it is part of the installation (check out the complete repository)"
-done
+LIST="$REPO/dist/installed-files.sh"
+[ -f "$LIST" ] || die "$LIST is missing: it lists the installation (check out the complete repository)"
+# shellcheck source=../dist/installed-files.sh
+source "$LIST"
+# Every source but the binary's (built below).
+while IFS=$'\t' read -r src target _; do
+    [ "$target" = "$SBIN" ] || [ -f "$src" ] \
+        || die "$src is missing: it is part of the installation (check out the complete repository)"
+done < <(installed_files "(built)" "$PREFIX" "$UNIT_DIR" "$EXAMPLE")
 command -v setcap >/dev/null || die "setcap not found: apt-get install -y libcap2-bin (or scripts/install-deps.sh)"
 command -v gzip >/dev/null || die "gzip not found: apt-get install -y gzip"
 [ "$(id -u)" -eq 0 ] || die "needs root (setcap, and writing under ${DESTDIR:-}${PREFIX:-/}): run it with sudo"
@@ -194,23 +195,15 @@ put() {  # put SRC TARGET MODE
 tmp="$(mktemp -d)"
 trap 'rm -rf -- "$tmp"' EXIT
 
-put "$BIN_SRC" "$SBIN" 0755
+# The unit and the completion name the binary by its real path (as on the target system,
+# without DESTDIR).
+while IFS=$'\t' read -r src target mode how; do
+    prepare_installed_file "$how" "$src" "$tmp/file" "$PREFIX/sbin" || die "cannot make $target from $src ($how)"
+    put "$tmp/file" "$target" "$mode"
+done < <(installed_files "$BIN_SRC" "$PREFIX" "$UNIT_DIR" "$EXAMPLE")
 setcap cap_net_raw,cap_net_admin+ep "$DESTDIR$SBIN" \
     || die "setcap cap_net_raw,cap_net_admin+ep $DESTDIR$SBIN failed (the file system must keep file capabilities: extended attributes, not nosuid)"
 say "set cap_net_raw,cap_net_admin+ep on $DESTDIR$SBIN"
-
-gzip -9 -n -c -- "$MAN_SRC" >"$tmp/forwarder.8.gz" || die "cannot compress $MAN_SRC"
-put "$tmp/forwarder.8.gz" "$MAN" 0644
-
-sed "s|@SBINDIR@|${PREFIX}/sbin|g" -- "$COMPLETION_SRC" >"$tmp/completion" || die "cannot prepare the completion"
-put "$tmp/completion" "$COMPLETION" 0644
-
-# The unit with the binary's real path (as on the target system, without DESTDIR).
-sed "s|@SBINDIR@|${PREFIX}/sbin|g" -- "$UNIT_SRC" >"$tmp/forwarder@.service" || die "cannot prepare the unit"
-! grep -q '@[A-Z]*@' "$tmp/forwarder@.service" || die "unsubstituted placeholder left in the unit"
-put "$tmp/forwarder@.service" "$UNIT" 0644
-
-put "$EXAMPLE_SRC" "$EXAMPLE" 0644
 
 # The manifest last, so that its presence means a complete installation.
 make_dir "$(dirname "$MANIFEST")"

@@ -44,6 +44,9 @@ if [ -d Tests/Integration ]; then
         --ignore=Tests/Integration/test_install.py "$@"
 fi
 
+echo "== the Debian package: built, linted, installed in a fresh Debian 12 root without Swift, forwarding, purged"
+scripts/test-package.sh
+
 echo "== the comparison, --quick: every device under test moves traffic (bench/compare.sh)"
 rm -rf /tmp/forwarder-compare-quick
 COMPARE_NO_BUILD=1 bench/compare.sh --quick --results /tmp/forwarder-compare-quick

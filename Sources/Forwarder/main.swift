@@ -29,7 +29,7 @@ func main() -> Int32 {
         print(usageText)
         return 0
     case .version:
-        print("forwarder \(forwarderVersion)")
+        print("forwarder \(versionLine)")
         return 0
     case .run(let options):
         Log.format = options.logFormat

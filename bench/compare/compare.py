@@ -21,6 +21,7 @@ from measure import Measurer   # noqa: E402
 from scenarios import BY_NAME as SCENARIOS_BY_NAME, SCENARIOS   # noqa: E402
 from testbed import REPO, SetupError, Testbed, wmem_raise   # noqa: E402
 
+PACKAGED_FORWARDER = os.path.join(REPO, ".build/static/release/forwarder")
 FIELDS = ["scenario", "round", "device", "status", "reason", "delivered_kpps", "delivered_mbps", "offered_kpps",
           "loss_pct", "cpu_s_per_mframe", "cpu_user_s_per_mframe", "cpu_sys_s_per_mframe", "dut_busy_pct",
           "peak_rss_kib", "ring_drops", "fwd_drops", "cache_hit_rate", "refills_per_mframe", "nat_sessions", "mbps",
@@ -42,6 +43,9 @@ def parse():
     p.add_argument("--scenarios", help="comma-separated subset (default: all)")
     p.add_argument("--devices", help="comma-separated subset of devices (default: each scenario's own)")
     p.add_argument("--results", help="results folder (default bench/results/<UTC date-time>)")
+    p.add_argument("--forwarder", metavar="BINARY", default=PACKAGED_FORWARDER,
+                   help="the forwarder binary the fwd-* devices run (default: the packaged one, Swift runtime "
+                        "linked in: .build/static/release/forwarder from scripts/package.sh --binary-only)")
     p.add_argument("--prefix", default=f"cmp{os.getpid() % 10000}", help="testbed name prefix (<= 10 chars)")
     p.add_argument("--in", dest="real_in", metavar="IF", help="real interfaces instead of the testbed: the DUT's input")
     p.add_argument("--out", dest="real_out", metavar="IF", help="with --in: the DUT's output")
@@ -115,11 +119,11 @@ def short(row):
     return ", ".join(parts)
 
 
-def machine():
+def machine(forwarder):
     model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": model,
             "cpus": os.cpu_count(), "kernel": platform.release(),
-            "forwarder": subprocess.run([os.path.join(REPO, ".build/release/forwarder"), "--version"],
+            "forwarder": subprocess.run([forwarder, "--version"],
                                         stdout=subprocess.PIPE, text=True).stdout.strip(),
             "git": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                                   text=True).stdout.strip()}
@@ -153,7 +157,7 @@ def main():
                                         datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S"))
     os.makedirs(results, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="compare.")
-    bins = {"forwarder": os.path.join(REPO, ".build/release/forwarder"),
+    bins = {"forwarder": os.path.abspath(a.forwarder),
             "forwarder-bench": os.path.join(REPO, ".build/release/forwarder-bench"), "cfwd": os.path.join(tmp, "cfwd")}
     subprocess.run(["cc", "-O2", "-Wall", "-o", bins["cfwd"], os.path.join(REPO, "bench/compare/cfwd.c"), "-lpcap",
                     "-lpthread"], check=True)
@@ -168,7 +172,7 @@ def main():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
-    meta = machine()
+    meta = machine(bins["forwarder"])
     meta["command"] = "sudo bench/compare.sh " + " ".join(sys.argv[1:])
     meta["seconds"] = seconds
     report.write_meta(results, meta, work)
