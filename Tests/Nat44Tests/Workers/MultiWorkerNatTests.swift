@@ -296,7 +296,7 @@ final class MultiWorkerNatTests: XCTestCase {
     }
 
     private func known(_ h: borrowing WorkerHarness, _ w: Int, _ side: Side, _ ip: UInt32) -> Bool {
-        guard let n = h.processors[w].gateway.neighbours.find(side, ip) else { return false }
-        return h.processors[w].gateway.neighbours[n].state == .reachable
+        guard let n = h.workers[w].processor.gateway.neighbours.find(side, ip) else { return false }
+        return h.workers[w].processor.gateway.neighbours[n].state == .reachable
     }
 }
