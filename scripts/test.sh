@@ -25,8 +25,9 @@ echo "== pipeline benchmark smoke run (every mode x size x allocator; fails if a
 swift build -c release --product forwarder-bench 2>&1 | tail -1
 .build/release/forwarder-bench pipeline --quick --json >/tmp/forwarder-pipeline-quick.json
 rows=$(wc -l </tmp/forwarder-pipeline-quick.json)
-# 4 modes (l2, vlan, nat 1 flow, nat 10,000 flows) x 2 sizes x 3 allocators
-if [ "$rows" -ne 24 ]; then echo "pipeline benchmark: $rows rows, expected 24"; exit 1; fi
+# 4 modes (l2, vlan, nat 1 flow, nat 10,000 flows) x 2 sizes x 3 allocators, and nat2 (two
+# workers) x 2 sizes x 2 hand-off shares (all, half)
+if [ "$rows" -ne 28 ]; then echo "pipeline benchmark: $rows rows, expected 28"; exit 1; fi
 echo "$rows rows, every frame accounted for"
 
 echo "== fuzz (libFuzzer + ASan, the whole pipeline, 25 s per mode, four modes; fails on any crash, leak or lost head)"

@@ -17,7 +17,8 @@ import Glibc
 /// (and, for NAT, came out translated), and stops the run if not.
 struct PipelineBenchmark {
     enum Mode: String, CaseIterable {
-        case l2, vlan, nat
+        /// nat2: the NAT gateway as two workers with hand-off (`HandOffBenchmark.swift`).
+        case l2, vlan, nat, nat2
     }
 
     struct Options {
@@ -58,13 +59,16 @@ struct PipelineBenchmark {
         let frameBytes: Int
         let variant: Variant
         let summary: Summary
-        /// This row's median over the kernel-2021 cache's median, same case.
-        let ratioToCache2021: Double
+        /// This row's median over the kernel-2021 cache's median, same case (nil for nat2, which
+        /// runs that cache alone).
+        let ratioToCache2021: Double?
         /// Plain median over the kernel-2021 cache's median (on the plain row only).
         let plainOverCache: Double?
         /// Pool refills and flushes per 1000 frames over the timed rounds (nil for plain).
         let refillsPerKiloframe: Double?
         let flushesPerKiloframe: Double?
+        /// nat2: which share of the frames lands on the worker that does not own it.
+        var handedOff: HandedOff? = nil
     }
 
     /// What one round measured.
@@ -93,6 +97,8 @@ struct PipelineBenchmark {
                         let s = NatScenario(frameBytes: size, flows: flows)
                         rows += report(runCase(s) { NatProcessor(config: s.config) })
                     }
+                case .nat2:
+                    rows += report(runHandOffCase(frameBytes: size))
                 }
             }
         }
@@ -231,6 +237,8 @@ struct PipelineBenchmark {
         print("one thread, median of \(options.rounds) alternated rounds of \(options.frames) frames per allocator, burst \(options.burst)")
         print("vlan: --vlan-map \(options.vlanMap.joined(separator: " --vlan-map ")), one way;"
               + " nat: inside VLAN 10, outside VLAN 20, UDP, both directions (frames split evenly)")
+        print("nat2: the same gateway as two workers with hand-off, stepped in turn on the one thread, "
+              + "\(Self.handOffFlows) flows; all or half of the frames land on the worker that does not own them")
         print("")
         print(pad("mode", 6) + pad("flows", 7) + pad("bytes", 7) + pad("allocator", 10) + pad("preset", 13)
               + pad("ns/frame", 10) + pad("min–max", 17) + pad("Mframes/s", 11) + "plain/cache")
@@ -240,18 +248,19 @@ struct PipelineBenchmark {
         for r in rows {
             let s = r.summary
             if options.json || options.jsonPath != nil {
-                let fields: [(String, String)] = [
+                var fields: [(String, String)] = [
                     ("mode", jsonString(r.mode.rawValue)), ("flows", "\(r.flows)"), ("frame_bytes", "\(r.frameBytes)"),
                     ("allocator", jsonString(r.variant.allocator)), ("preset", r.variant.preset.map(jsonString) ?? "null"),
                     ("ns_per_frame_median", fixed(s.median, 3)), ("ns_per_frame_min", fixed(s.min, 3)),
                     ("ns_per_frame_max", fixed(s.max, 3)), ("mframes_per_s", fixed(1000 / s.median, 3)),
-                    ("ratio_to_cache_2021", fixed(r.ratioToCache2021, 3)),
+                    ("ratio_to_cache_2021", r.ratioToCache2021.map { fixed($0, 3) } ?? "null"),
                     ("plain_over_cache", r.plainOverCache.map { fixed($0, 3) } ?? "null"),
                     ("pool_refills_per_kframe", r.refillsPerKiloframe.map { fixed($0, 2) } ?? "null"),
                     ("pool_flushes_per_kframe", r.flushesPerKiloframe.map { fixed($0, 2) } ?? "null"),
                     ("vlan_map", r.mode == .vlan ? jsonString(options.vlanMap.joined(separator: ",")) : "null"),
                     ("rounds", "\(options.rounds)"), ("frames", "\(options.frames)"), ("burst", "\(options.burst)"),
                 ]
+                if let h = r.handedOff { fields += [("workers", "2"), ("handed_off", jsonString(h.rawValue))] }
                 if options.json { print(jsonLine(fields)) }
                 if let file = jsonFile { fputs(jsonLine(fields) + "\n", file) }
             }
@@ -259,11 +268,18 @@ struct PipelineBenchmark {
                 print(pad(r.mode.rawValue, 6) + pad("\(r.flows)", 7) + pad("\(r.frameBytes)", 7)
                       + pad(r.variant.allocator, 10) + pad(r.variant.preset ?? "-", 13)
                       + pad(fixed(s.median, 2), 10) + pad(fixed(s.min, 2) + "–" + fixed(s.max, 2), 17)
-                      + pad(fixed(1000 / s.median, 2), 11) + (r.plainOverCache.map { fixed($0, 2) } ?? ""))
+                      + pad(fixed(1000 / s.median, 2), 11) + note(r))
             }
         }
         fflush(nil)
         return rows
+    }
+
+    /// The table's last column: plain/cache, or nat2's share of frames handed off.
+    private func note(_ r: Row) -> String {
+        if let ratio = r.plainOverCache { return fixed(ratio, 2) }
+        if let h = r.handedOff { return "2 workers, \(h) handed off" }
+        return ""
     }
 
     /// `--json-out`, opened (truncated) when the benchmark starts.

@@ -225,12 +225,9 @@ struct NatScenario: PipelineScenario {
         _ w: inout Worker<A, P, MemoryPort>, label: String) {
         // 1. Neighbours: each inside host and the outside next hop ask for the gateway's address;
         //    the gateway learns them from the request and answers on the same side.
-        let arps = (0..<hosts).map {
-            BenchFrames.arpRequest(senderMAC: Self.hostMAC($0), senderIP: Self.hostIP($0), target: insideIP, tags: [Self.insideTag])
-        }
-        w.inPort = MemoryPort(frames: arps, budget: hosts)
-        w.outPort = MemoryPort(frames: [BenchFrames.arpRequest(senderMAC: Self.nextHopMAC, senderIP: nextHopIP,
-                                                              target: outsideIP, tags: [Self.outsideTag])], budget: 1)
+        let arps = arpRequests()
+        w.inPort = MemoryPort(frames: arps.inside, budget: hosts)
+        w.outPort = MemoryPort(frames: arps.outside, budget: 1)
         let c0 = Self.counters(w.processor.counters, label)
         drain(&w, label: label)
         let c1 = Self.counters(w.processor.counters, label)
@@ -255,9 +252,43 @@ struct NatScenario: PipelineScenario {
                 + "\(c2.translatedOutbound - c1.translatedOutbound) translated, \(w.outPort.sent.count - outBase) out, "
                 + "\(c2.drops.total - c1.drops.total) drops, \(c2.arpHeld - c1.arpHeld) held for ARP")
         }
+        let external = checkOutbound(w.outPort.sent[outBase...], label: label)
+
+        // 3. Inbound, once per flow: the server's answer to the external port.
+        let inbound = inboundFrames(external: external)
+        w.inPort.remaining = 0
+        w.outPort.setFrames(inbound)
+        w.outPort.remaining = flows
+        let inBase = w.inPort.sent.count
+        drain(&w, label: label)
+        let c3 = Self.counters(w.processor.counters, label)
+        guard c3.translatedInbound - c2.translatedInbound == UInt64(flows), c3.udp.created == c2.udp.created,
+              c3.drops.total == c2.drops.total, c3.arpHeld == c2.arpHeld, w.inPort.sent.count - inBase == flows else {
+            benchFailure("\(label): preparation: \(flows) inbound frames gave \(c3.translatedInbound - c2.translatedInbound) "
+                + "translated, \(w.inPort.sent.count - inBase) out, \(c3.drops.total - c2.drops.total) drops")
+        }
+        checkInbound(w.inPort.sent[inBase...], label: label)
+        guard Self.counters(w.processor.counters, label).udp.active == UInt64(flows) else {
+            benchFailure("\(label): preparation: \(Self.counters(w.processor.counters, label).udp.active) sessions active, not \(flows)")
+        }
+        installTimedPorts(&w, inside: outbound, outside: inbound)
+    }
+
+    /// An ARP request for the gateway's address from each inside host (IN) and from the next hop (OUT).
+    func arpRequests() -> (inside: [[UInt8]], outside: [[UInt8]]) {
+        ((0..<hosts).map {
+            BenchFrames.arpRequest(senderMAC: Self.hostMAC($0), senderIP: Self.hostIP($0), target: insideIP, tags: [Self.insideTag])
+         },
+         [BenchFrames.arpRequest(senderMAC: Self.nextHopMAC, senderIP: nextHopIP, target: outsideIP, tags: [Self.outsideTag])])
+    }
+
+    /// Checks the translated outbound frames of every flow, once each (in any order): rewritten
+    /// to the outside address and next hop, distinct external source ports, the rest unchanged.
+    /// Returns each flow's external port (index = flow).
+    func checkOutbound<S: Sequence<[UInt8]>>(_ sent: S, label: String) -> [UInt16] {
         var external = [UInt16](repeating: 0, count: flows)
         var seen = Set<UInt16>()
-        for out in w.outPort.sent[outBase...] {
+        for out in sent {
             guard let p = BenchFrames.parseUDP(out), Int(p.marker) < flows else {
                 benchFailure("\(label): preparation: an outbound frame came out unreadable")
             }
@@ -271,25 +302,21 @@ struct NatScenario: PipelineScenario {
             }
             external[i] = p.sport
         }
+        return external
+    }
 
-        // 3. Inbound, once per flow: the server's answer to the external port.
-        let inbound = (0..<flows).map { i in
+    /// The server's answer of each flow to its external port (index = flow = marker).
+    func inboundFrames(external: [UInt16]) -> [[UInt8]] {
+        (0..<flows).map { i in
             BenchFrames.udp(.init(dstMAC: Self.outsideMAC, srcMAC: Self.nextHopMAC, tags: [Self.outsideTag],
                                   src: Self.serverIP(i), dst: outsideIP, sport: Self.serverPort, dport: external[i],
                                   ipID: UInt16(truncatingIfNeeded: i), marker: UInt32(i), length: frameBytes))
         }
-        w.inPort.remaining = 0
-        w.outPort.setFrames(inbound)
-        w.outPort.remaining = flows
-        let inBase = w.inPort.sent.count
-        drain(&w, label: label)
-        let c3 = Self.counters(w.processor.counters, label)
-        guard c3.translatedInbound - c2.translatedInbound == UInt64(flows), c3.udp.created == c2.udp.created,
-              c3.drops.total == c2.drops.total, c3.arpHeld == c2.arpHeld, w.inPort.sent.count - inBase == flows else {
-            benchFailure("\(label): preparation: \(flows) inbound frames gave \(c3.translatedInbound - c2.translatedInbound) "
-                + "translated, \(w.inPort.sent.count - inBase) out, \(c3.drops.total - c2.drops.total) drops")
-        }
-        for out in w.inPort.sent[inBase...] {
+    }
+
+    /// Checks the translated inbound frames: back to the inside host and port of their flow.
+    func checkInbound<S: Sequence<[UInt8]>>(_ sent: S, label: String) {
+        for out in sent {
             guard let p = BenchFrames.parseUDP(out), Int(p.marker) < flows else {
                 benchFailure("\(label): preparation: an inbound frame came out unreadable")
             }
@@ -302,10 +329,6 @@ struct NatScenario: PipelineScenario {
                 benchFailure("\(label): preparation: flow \(i) came back into IN mistranslated")
             }
         }
-        guard Self.counters(w.processor.counters, label).udp.active == UInt64(flows) else {
-            benchFailure("\(label): preparation: \(Self.counters(w.processor.counters, label).udp.active) sessions active, not \(flows)")
-        }
-        installTimedPorts(&w, inside: outbound, outside: inbound)
     }
 
     func checkRound<C>(before: C, after: C, inside: Int, outside: Int) -> String? {

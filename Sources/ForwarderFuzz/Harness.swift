@@ -39,101 +39,165 @@ enum FuzzInput {
     }
 }
 
-/// The whole pipeline for one mode: the real `Worker` on two `MemoryPort`s, a `HeadCache` over a
-/// pool of its own. After each input the worker is finished and checked: every frame received on
-/// each side (and, for the stateless modes, every frame either sent or dropped), every head back.
+/// The whole pipeline for one mode: N real `Worker`s on `MemoryPort`s, a `HeadCache` each over
+/// one pool, joined (N > 1, NAT) by a hand-off mesh and all driven on this one thread: record i
+/// goes to worker i mod N, so with several workers frames land on the wrong one and are handed
+/// over, ARP is copied, fragments are looked up in the shared directory. After each input the
+/// workers are stepped until their lanes are empty and every head they hold is returned
+/// (`releaseHeads`: `finish` would wait for the other workers' threads), then the books are
+/// checked: every frame received on each side of each worker (and, for the stateless modes,
+/// every frame either sent or dropped), every hand-off taken off its lane, every head back in
+/// the pool or a cache. The caches adopt remote frees, so no head waits in a return-home list
+/// between checks.
 final class FuzzRig<P: FrameProcessor & ~Copyable> {
     let name: String
     let pool: HeadPool
-    var worker: Worker<HeadCache, P, MemoryPort>
+    /// In cells (classes): the workers go with the rig when it is rebuilt. (Held in a pointer and
+    /// deinitialized by hand, a generic rig's workers kept their buffers: LeakSanitizer reported
+    /// them at the first rebuild.)
+    let workers: [WorkerCell<P>]
+    let count: Int
+    let mesh: HandOffMesh?
     var now: UInt64 = 1_000_000_000
     /// Stateless modes: each frame received is sent or dropped, nothing generated or held.
     let conserving: Bool
-    var last = (DirectionCounters(), DirectionCounters())
+    /// Per worker: its direction counters at the last check.
+    var last: [(DirectionCounters, DirectionCounters)]
     var inputs = 0
 
-    init(name: String, processor: consuming P, mtu: (Int, Int), conserving: Bool) {
+    /// `workers` workers, worker i running `processor(i)`, on `mesh` when there are several.
+    init(name: String, workers: Int = 1, mesh: HandOffMesh? = nil, mtu: (Int, Int), conserving: Bool,
+         processor: (Int) -> P) {
+        precondition(workers == 1 || mesh?.workers == workers, "several workers share a mesh")
         self.name = name
         self.conserving = conserving
-        pool = HeadPool(HeadPool.Configuration(headsPerSlab: 256))
-        guard let cache = HeadCache(pool: pool, configuration: .kernel2021) else { fatalError("fuzz: no cache slot") }
+        self.mesh = mesh
+        count = workers
+        let pool = HeadPool(HeadPool.Configuration(headsPerSlab: 256))
+        self.pool = pool
+        var cacheConfig = HeadCache.Configuration.kernel2021
+        cacheConfig.remoteFrees = .adopt
         var settings = WorkerSettings()
         settings.mtu = mtu
-        worker = Worker(allocator: cache, processor: processor, inPort: MemoryPort(), outPort: MemoryPort(),
-                        inputs: [.inside, .outside], settings: settings, slot: StatsSlot<P.Counters>())
-        worker.inPort.keepSent = false
-        worker.outPort.keepSent = false
+        self.workers = (0..<workers).map { i in
+            guard let cache = HeadCache(pool: pool, configuration: cacheConfig) else { fatalError("fuzz \(name): no cache slot") }
+            let cell = WorkerCell(Worker(allocator: cache, processor: processor(i), inPort: MemoryPort(), outPort: MemoryPort(),
+                                         inputs: [.inside, .outside], settings: settings, slot: StatsSlot<P.Counters>(),
+                                         handOff: mesh.map { HandOffEndpoint(mesh: $0, index: i) }))
+            cell.worker.inPort.keepSent = false
+            cell.worker.outPort.keepSent = false
+            return cell
+        }
+        last = Array(repeating: (DirectionCounters(), DirectionCounters()), count: workers)
     }
 
+    /// One step of every worker, in turn.
     private func step() {
         do {
-            _ = try worker.step(now: now)
+            for i in 0..<count { _ = try workers[i].worker.step(now: now) }
         } catch {
             fatalError("fuzz \(name): a memory port failed: \(error)")
         }
         now &+= 10_000
     }
 
-    private func feed(_ inside: [[UInt8]], _ outside: [[UInt8]]) {
-        if inside.isEmpty && outside.isEmpty { return }
-        worker.inPort.setFrames(inside)
-        worker.inPort.remaining = inside.count
-        worker.outPort.setFrames(outside)
-        worker.outPort.remaining = outside.count
+    /// `frames[w]` is (IN frames, OUT frames) for worker w.
+    private func feed(_ frames: [([[UInt8]], [[UInt8]])]) {
+        if frames.allSatisfy({ $0.0.isEmpty && $0.1.isEmpty }) { return }
+        for (i, f) in frames.enumerated() {
+            workers[i].worker.inPort.setFrames(f.0)
+            workers[i].worker.inPort.remaining = f.0.count
+            workers[i].worker.outPort.setFrames(f.1)
+            workers[i].worker.outPort.remaining = f.1.count
+        }
         var guardSteps = 0
-        while worker.inPort.remaining > 0 || worker.outPort.remaining > 0 {
+        while (0..<count).contains(where: { workers[$0].worker.inPort.remaining > 0 || workers[$0].worker.outPort.remaining > 0 }) {
             step()
             guardSteps += 1
-            if guardSteps > 1_000_000 { fatalError("fuzz \(name): the worker stopped receiving") }
+            if guardSteps > 1_000_000 { fatalError("fuzz \(name): the workers stopped receiving") }
         }
         step()
         step()
     }
 
-    /// Runs one input's records through the worker, then finishes it and checks the books.
+    /// Runs one input's records through the workers, then returns their heads and checks the books.
     func run(_ records: [FuzzRecord]) {
-        var inside: [[UInt8]] = [], outside: [[UInt8]] = []
-        var fedIn: UInt64 = 0, fedOut: UInt64 = 0
-        for r in records {
+        let empty = [([[UInt8]], [[UInt8]])](repeating: ([], []), count: count)
+        var frames = empty
+        var fed = [(UInt64, UInt64)](repeating: (0, 0), count: count)
+        for (i, r) in records.enumerated() {
             if r.advance > 0 {
-                feed(inside, outside)
-                inside.removeAll(keepingCapacity: true)
-                outside.removeAll(keepingCapacity: true)
+                feed(frames)
+                frames = empty
                 now &+= r.advance * 50_000_000
                 step()
             }
-            if r.side == .inside { inside.append(r.bytes); fedIn += 1 } else { outside.append(r.bytes); fedOut += 1 }
-        }
-        feed(inside, outside)
-        worker.finish()
-        inputs += 1
-        check(fedIn: fedIn, fedOut: fedOut)
-    }
-
-    private func check(fedIn: UInt64, fedOut: UInt64) {
-        guard let stats = worker.slot.read() else { fatalError("fuzz \(name): the worker published nothing") }
-        let (d0, d1) = stats.directions
-        let rxIn = d0.rxFrames - last.0.rxFrames, rxOut = d1.rxFrames - last.1.rxFrames
-        if rxIn != fedIn || rxOut != fedOut {
-            fatalError("fuzz \(name): frames lost before processing: IN received \(rxIn) of \(fedIn), OUT \(rxOut) of \(fedOut)")
-        }
-        if conserving {
-            for (now, old, label) in [(d0, last.0, "IN->OUT"), (d1, last.1, "OUT->IN")] {
-                let rx = now.rxFrames - old.rxFrames
-                let out = (now.txFrames - old.txFrames) + (now.dropsTotal - old.dropsTotal)
-                if rx != out {
-                    fatalError("fuzz \(name): \(label): \(rx) frames received, \(out) sent or dropped")
-                }
+            let w = i % count
+            if r.side == .inside {
+                frames[w].0.append(r.bytes)
+                fed[w].0 += 1
+            } else {
+                frames[w].1.append(r.bytes)
+                fed[w].1 += 1
             }
         }
-        last = (d0, d1)
-        // Every head is back: in the pool or in the worker's cache, none anywhere else.
+        feed(frames)
+        settle()
+        inputs += 1
+        check(fed: fed)
+    }
+
+    /// Steps every worker and returns their heads until no lane holds a frame (bounded: a
+    /// hand-off that never ends is a bug).
+    private func settle() {
+        for _ in 0..<100 {
+            step()
+            for i in 0..<count { workers[i].worker.releaseHeads() }
+            if (mesh?.queued ?? 0) == 0 { return }
+        }
+        fatalError("fuzz \(name): \(mesh?.queued ?? 0) heads still on the lanes after 100 passes")
+    }
+
+    private func check(fed: [(UInt64, UInt64)]) {
+        var handOffs = HandOffCounters()
+        var cached = 0
+        for i in 0..<count {
+            guard let stats = workers[i].worker.slot.read() else { fatalError("fuzz \(name): worker \(i) published nothing") }
+            let (d0, d1) = stats.directions
+            let rxIn = d0.rxFrames - last[i].0.rxFrames, rxOut = d1.rxFrames - last[i].1.rxFrames
+            if rxIn != fed[i].0 || rxOut != fed[i].1 {
+                fatalError("fuzz \(name): frames lost before processing: worker \(i) received \(rxIn) of \(fed[i].0) on IN, "
+                    + "\(rxOut) of \(fed[i].1) on OUT")
+            }
+            if conserving {
+                for (now, old, label) in [(d0, last[i].0, "IN->OUT"), (d1, last[i].1, "OUT->IN")] {
+                    let rx = now.rxFrames - old.rxFrames
+                    let out = (now.txFrames - old.txFrames) + (now.dropsTotal - old.dropsTotal)
+                    if rx != out {
+                        fatalError("fuzz \(name): \(label): \(rx) frames received, \(out) sent or dropped")
+                    }
+                }
+            }
+            last[i] = (d0, d1)
+            handOffs = handOffs + stats.handOffs
+            cached += workers[i].worker.allocator.cachedCount
+        }
+        if handOffs.sent != handOffs.received {
+            fatalError("fuzz \(name): \(handOffs.sent) frames handed off, \(handOffs.received) taken off the lanes")
+        }
+        // Every head is back: in the pool or in a worker's cache, none anywhere else.
         let outstanding = pool.stats.outstanding
-        let cached = worker.allocator.cachedCount
         if outstanding != cached {
             fatalError("fuzz \(name): \(outstanding - cached) heads leaked (pool outstanding \(outstanding), cached \(cached))")
         }
     }
+}
+
+/// One worker of a `FuzzRig`.
+final class WorkerCell<P: FrameProcessor & ~Copyable> {
+    var worker: Worker<HeadCache, P, MemoryPort>
+
+    init(_ worker: consuming Worker<HeadCache, P, MemoryPort>) { self.worker = worker }
 }
 
 enum FuzzMode: String, CaseIterable {
@@ -149,7 +213,7 @@ final class FuzzHarness {
     var l2: FuzzRig<TransparentBridge>?
     var vlan: FuzzRig<VlanTranslator>?
     var nat: FuzzRig<NatProcessor>?
-    var nat2: NatPairRig?
+    var nat2: FuzzRig<NatProcessor>?
     /// From FORWARDER_FUZZ_MODE; nil: the input's first byte picks the mode (mod the mode count).
     let fixedMode: FuzzMode?
 
@@ -175,21 +239,21 @@ final class FuzzHarness {
         switch mode {
         case .l2:
             if l2 == nil || l2!.inputs >= Self.resetEvery {
-                l2 = FuzzRig(name: "l2", processor: TransparentBridge(), mtu: (1500, 1500), conserving: true)
+                l2 = FuzzRig(name: "l2", mtu: (1500, 1500), conserving: true) { _ in TransparentBridge() }
             }
             l2!.run(records)
         case .vlan:
             if vlan == nil || vlan!.inputs >= Self.resetEvery {
                 let map: VlanMap
                 do { map = try VlanMap(specs: Self.vlanSpecs, passUnmapped: false) } catch { fatalError("vlan map: \(error.message)") }
-                vlan = FuzzRig(name: "vlan", processor: VlanTranslator(map: map), mtu: (1500, 1500), conserving: true)
+                vlan = FuzzRig(name: "vlan", mtu: (1500, 1500), conserving: true) { _ in VlanTranslator(map: map) }
             }
             vlan!.run(records)
         case .nat:
-            if nat == nil || nat!.inputs >= Self.resetEvery { nat = Self.makeNat() }
+            if nat == nil || nat!.inputs >= Self.resetEvery { nat = Self.makeNat(workers: 1) }
             nat!.run(records)
         case .nat2:
-            if nat2 == nil || nat2!.inputs >= Self.resetEvery { nat2 = Self.makeNatPair() }
+            if nat2 == nil || nat2!.inputs >= Self.resetEvery { nat2 = Self.makeNat(workers: 2) }
             nat2!.run(records)
         }
     }
@@ -252,26 +316,18 @@ final class FuzzHarness {
         return input
     }
 
-    static func makeNat() -> FuzzRig<NatProcessor> {
+    /// The NAT gateway as `workers` workers (`nat`: one; `nat2`: two, with hand-off), after the
+    /// prologue.
+    static func makeNat(workers: Int) -> FuzzRig<NatProcessor> {
         let config = natConfig()
-        let rig = FuzzRig(name: "nat", processor: NatProcessor(config: config), mtu: (config.insideMTU, config.outsideMTU),
-                          conserving: false)
-        let prologue = natPrologue()
-        prologue.withUnsafeBufferPointer { rig.run(FuzzInput.parse($0)) }
-        let c = rig.worker.processor.counters
-        if c.sessionsActive < 12 || c.arpRequestsAnswered < 6 {
-            fatalError("fuzz nat: the prologue left \(c.sessionsActive) sessions, \(c.arpRequestsAnswered) ARP requests answered")
-        }
-        rig.inputs = 0
-        return rig
-    }
-
-    static func makeNatPair() -> NatPairRig {
-        let rig = NatPairRig(config: natConfig())
+        let group = NatWorkerGroup(workers: workers)
+        let name = workers == 1 ? "nat" : "nat\(workers)"
+        let rig = FuzzRig(name: name, workers: workers, mesh: group.mesh, mtu: (config.insideMTU, config.outsideMTU),
+                          conserving: false) { group.processor(config: config, worker: $0) }
         natPrologue().withUnsafeBufferPointer { rig.run(FuzzInput.parse($0)) }
-        let c = rig.first.processor.counters + rig.second.processor.counters
+        let c = (1..<workers).reduce(rig.workers[0].worker.processor.counters) { $0 + rig.workers[$1].worker.processor.counters }
         if c.sessionsActive < 12 || c.arpRequestsAnswered < 6 {
-            fatalError("fuzz nat2: the prologue left \(c.sessionsActive) sessions, \(c.arpRequestsAnswered) ARP requests answered")
+            fatalError("fuzz \(name): the prologue left \(c.sessionsActive) sessions, \(c.arpRequestsAnswered) ARP requests answered")
         }
         rig.inputs = 0
         return rig

@@ -111,9 +111,14 @@ struct NatGateway: ~Copyable {
     @inline(__always)
     mutating func process<A: HeadAllocator & ~Copyable>(_ head: PacketHead, from side: Side, now: UInt64,
                                                         allocator: inout A) -> NatVerdict {
-        guard let eth = EthernetHeader.parse(UnsafeRawPointer(head.data), length: head.length) else {
-            return drop(.malformed)
-        }
+        process(head, NatFrameView(head), from: side, now: now, allocator: &allocator)
+    }
+
+    /// `process` with the frame's headers already read (`frame`, of `head` as it is).
+    @inline(__always)
+    mutating func process<A: HeadAllocator & ~Copyable>(_ head: PacketHead, _ frame: NatFrameView, from side: Side,
+                                                        now: UInt64, allocator: inout A) -> NatVerdict {
+        guard let eth = frame.eth else { return drop(.malformed) }
         guard let pcp = ingressPCP(eth, side) else { return drop(.wrongVlan) }
         if eth.etherType == EtherType.ipv4 {
             return processIPv4(head, side, l2: eth.payloadOffset, pcp: pcp, now, &allocator)

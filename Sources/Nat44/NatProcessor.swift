@@ -21,10 +21,13 @@ public struct NatProcessor: FrameProcessor, ~Copyable {
     @inline(__always)
     public mutating func process<A: HeadAllocator & ~Copyable>(
         _ head: PacketHead, from side: Side, now: UInt64, allocator: inout A) -> Verdict {
-        if gateway.share.count > 1, let owner = gateway.ownerElsewhere(head, from: side, now: now, allocator: &allocator) {
+        // The headers are read once, for steering and the gateway both.
+        let frame = NatFrameView(head)
+        if gateway.share.count > 1,
+           let owner = gateway.ownerElsewhere(head, frame, from: side, now: now, allocator: &allocator) {
             return .handOff(worker: owner)
         }
-        return verdict(gateway.process(head, from: side, now: now, allocator: &allocator))
+        return verdict(gateway.process(head, frame, from: side, now: now, allocator: &allocator))
     }
 
     /// A frame from another worker: its own (processed without steering: the sender found this

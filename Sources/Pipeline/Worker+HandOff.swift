@@ -18,37 +18,74 @@ extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
         if let endpoint { endpoint.mesh.wake(endpoint.index) }
     }
 
-    /// Puts a frame on the lane to `worker`; a full lane, a stop under way, or no such worker
-    /// drops it under `hand_off`. A head built around a frame of this worker's port (AF_XDP:
+    /// Stages a frame for the lane to `worker`; `pushStagedHandOffs` puts each destination's
+    /// frames on its lane in one push per step (one acquire/release pair on the shared lines per
+    /// step, not per frame). A stop under way or no such worker drops it under `hand_off` at
+    /// once, a full lane at the push. A head built around a frame of this worker's port (AF_XDP:
     /// its UMEM) travels as a copy (`portable`).
-    @inline(never)
+    @inline(__always)
     mutating func handOff(_ item: HandOff, to worker: Int) {
         var item = item
         if IO.buildsHeadsAroundFrames && item.head.isBuiltAroundFrame {
             guard let copy = portable(item.head) else {
-                directions[item.side.rawValue].drop(.noBuffer)
-                if settings.dropSink != nil { capture(item.head, .noBuffer, direction: item.side, interface: item.side) }
-                retire(item.head)
+                noPortableCopy(item)
                 return
             }
             item.head = copy
         }
-        if let endpoint, !closing, worker != endpoint.index, worker >= 0, worker < endpoint.mesh.workers,
-           endpoint.mesh.lane(from: endpoint.index, to: worker).push(item) {
-            handOffs.sent &+= 1
-            handedTo |= 1 << UInt64(worker)
+        guard !closing, worker != handOffIndex, worker >= 0, worker < handOffWorkers else {
+            refuseHandOff(item)
             return
         }
+        if _slowPath(staged[worker] == stageCapacity) { pushStaged(to: worker) }
+        stage[worker * stageCapacity + staged[worker]] = item
+        staged[worker] += 1
+        handedTo |= 1 << UInt64(worker)
+    }
+
+    /// Puts every staged frame on its lane (the workers this step handed frames to are the bits
+    /// of `handedTo`).
+    mutating func pushStagedHandOffs() {
+        var mask = handedTo
+        while mask != 0 {
+            pushStaged(to: mask.trailingZeroBitCount)
+            mask &= mask - 1
+        }
+    }
+
+    /// Puts the frames staged for `worker` on its lane in one push; what does not fit is a
+    /// `hand_off` drop.
+    private mutating func pushStaged(to worker: Int) {
+        let count = staged[worker]
+        guard count > 0, let lanes else { return }
+        let items = stage + worker * stageCapacity
+        let pushed = lanes[handOffIndex * handOffWorkers + worker].push(items, count: count)
+        handOffs.sent &+= UInt64(pushed)
+        for i in pushed..<count { refuseHandOff(items[i]) }
+        staged[worker] = 0
+    }
+
+    @inline(never)
+    private mutating func refuseHandOff(_ item: HandOff) {
         handOffs.dropped &+= 1
         directions[item.side.rawValue].drop(.handOff)
         if settings.dropSink != nil { capture(item.head, .handOff, direction: item.side, interface: item.side) }
         retire(item.head)
     }
 
+    @inline(never)
+    private mutating func noPortableCopy(_ item: HandOff) {
+        directions[item.side.rawValue].drop(.noBuffer)
+        if settings.dropSink != nil { capture(item.head, .noBuffer, direction: item.side, interface: item.side) }
+        retire(item.head)
+    }
+
     /// The frame in a head with a buffer of its own, and the frame given back to this worker's
     /// port (the put does it): another worker sends from its own UMEM and fills its own rings,
-    /// so a UMEM frame cannot cross, as `skb_copy` makes a private skb of a borrowed one. nil
-    /// when no head can be had or the frame does not fit one; the original is the caller's then.
+    /// so a UMEM frame cannot cross, as `skb_copy` makes a private skb of a borrowed one. The
+    /// originals go back with the step's other heads, in one bulk put. nil when no head can be
+    /// had or the frame does not fit one; the original is the caller's then.
+    @inline(never)
     private mutating func portable(_ head: PacketHead) -> PacketHead? {
         guard let copy = allocator.get() else { return nil }
         guard head.length <= copy.tailroomLimit else {
@@ -58,7 +95,7 @@ extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
         copy.data.copyMemory(from: head.data, byteCount: head.length)
         copy.meta.pointee.length = head.meta.pointee.length
         copy.meta.pointee.wireLength = head.meta.pointee.wireLength
-        allocator.put(head)
+        retire(head)
         return copy
     }
 
@@ -67,11 +104,11 @@ extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
     /// such a verdict is a `hand_off` drop. Returns the largest batch taken.
     @inline(never)
     mutating func receiveHandOffs(now: UInt64) -> Int {
-        guard let endpoint else { return 0 }
-        let me = endpoint.index, n = endpoint.mesh.workers
+        guard let lanes else { return 0 }
+        let me = handOffIndex, n = handOffWorkers
         var largest = 0
         for from in 0..<n where from != me {
-            let count = endpoint.mesh.lane(from: from, to: me).pop(into: inbox, count: settings.burst)
+            let count = lanes[from * n + me].pop(into: inbox, count: settings.burst)
             largest = max(largest, count)
             for i in 0..<count {
                 let item = inbox[i]
@@ -89,8 +126,10 @@ extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
         return largest
     }
 
+    /// Stages the hand-offs the processor asks for, then pushes everything staged this step.
     mutating func collectHandOffs() {
         while let request = processor.popHandOff() { handOff(request.handOff, to: request.worker) }
+        pushStagedHandOffs()
     }
 
     mutating func ringDoorbells() {

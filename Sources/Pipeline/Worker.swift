@@ -63,9 +63,20 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     /// Hand-off (several workers sharing state, NAT): this worker's place among the others,
     /// their lanes, and what arrived on them this pass.
     let endpoint: HandOffEndpoint?
+    /// The endpoint as plain values, so the per-frame path reads no class: this worker's index,
+    /// the number of workers (0 without hand-off) and the mesh's lanes.
+    let handOffIndex: Int
+    let handOffWorkers: Int
+    let lanes: UnsafeMutablePointer<SPSCRing<HandOff>>?
     let inbox: UnsafeMutablePointer<HandOff>
+    /// Frames handed off this step, per destination worker (`stageCapacity` each), pushed on
+    /// their lanes once per step; `staged[w]` of them for worker w.
+    let stage: UnsafeMutablePointer<HandOff>
+    let staged: UnsafeMutablePointer<Int>
+    let stageCapacity: Int
     var handOffs = HandOffCounters()
-    /// Workers this pass handed frames to (bit per worker): their doorbells are rung after it.
+    /// Workers this pass handed frames to (bit per worker): their stages are pushed and their
+    /// doorbells rung after it.
     var handedTo: UInt64 = 0
     /// Set by `finish`: frames that would be handed off now are dropped, so that once every
     /// worker has left the mesh nothing more arrives on any lane.
@@ -93,7 +104,15 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         doneCapacity = 2 * txCapacity + 2 * b
         done = .allocate(capacity: doneCapacity)
         self.endpoint = endpoint
+        handOffIndex = endpoint?.index ?? 0
+        handOffWorkers = endpoint?.mesh.workers ?? 0
+        lanes = endpoint?.mesh.lanes
         inbox = .allocate(capacity: b)
+        // Two bursts received per step; a destination whose stage fills is pushed early.
+        stageCapacity = 2 * b
+        stage = .allocate(capacity: max(1, handOffWorkers) * stageCapacity)
+        staged = .allocate(capacity: max(1, handOffWorkers))
+        staged.initialize(repeating: 0, count: max(1, handOffWorkers))
     }
 
     deinit {
@@ -102,6 +121,8 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         txQueue.0.deallocate(); txQueue.1.deallocate()
         done.deallocate()
         inbox.deallocate()
+        stage.deallocate()
+        staged.deallocate()
     }
 
     // MARK: the loop
@@ -181,7 +202,8 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     mutating func dispose(_ head: PacketHead, _ verdict: Verdict, from side: Side, now: UInt64) {
         switch verdict {
         case .forward(let out):
-            if _slowPath(head.length > maxFrame(head, on: out)) {
+            // A frame no longer than the MTU plus an untagged header fits whatever its tags.
+            if _slowPath(head.length > untaggedMaxFrame(on: out) && head.length > maxFrame(head, on: out)) {
                 oversize(head, from: side, to: out, now: now)
             } else {
                 enqueue(head, on: out)
@@ -197,12 +219,15 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         }
     }
 
-    /// The largest frame that `out` can carry: its MTU plus the Ethernet header and the VLAN
-    /// tags the frame has.
+    /// The MTU of `out` plus an untagged Ethernet header.
     @inline(__always)
+    private func untaggedMaxFrame(on out: Side) -> Int { (out == .inside ? settings.mtu.0 : settings.mtu.1) + 14 }
+
+    /// The largest frame that `out` can carry: its MTU plus the Ethernet header and the VLAN
+    /// tags the frame has (as it leaves: the processor may have changed them).
+    @inline(never)
     private func maxFrame(_ head: PacketHead, on out: Side) -> Int {
-        let mtu = out == .inside ? settings.mtu.0 : settings.mtu.1
-        var limit = mtu + 14
+        var limit = untaggedMaxFrame(on: out)
         if head.length >= 18 {
             let p = head.data
             if EtherType.isVlanTPID(p.readBE16(12)) {

@@ -95,6 +95,8 @@ private struct FrameLendingPort: PacketPort, ~Copyable {
 private struct FrameLendingAllocator: HeadAllocator, ~Copyable {
     var base: HeadCache
     let region: FrameRegion
+    /// Frames given back by a single `put` rather than a bulk one.
+    var framesPutOneByOne = 0
 
     var kind: String { base.kind }
     var counters: AllocatorCounters { base.counters }
@@ -104,20 +106,25 @@ private struct FrameLendingAllocator: HeadAllocator, ~Copyable {
         base.getBulkForFrames(into: heads, count: count)
     }
     mutating func put(_ head: PacketHead) {
-        if head.isBuiltAroundFrame { region.giveBack(head.releaseFrame()) }
-        base.put(head)
+        if head.isBuiltAroundFrame { framesPutOneByOne += 1 }
+        putOne(head)
     }
     mutating func putBulk(_ heads: UnsafePointer<PacketHead>, count: Int) {
-        for i in 0..<count { put(heads[i]) }
+        for i in 0..<count { putOne(heads[i]) }
+    }
+    private mutating func putOne(_ head: PacketHead) {
+        if head.isBuiltAroundFrame { region.giveBack(head.releaseFrame()) }
+        base.put(head)
     }
 }
 
 /// Worker.portable: a frame handed to another worker leaves the frame it was built around (its
-/// region is its worker's alone) as a copy in a head of its own, and the frame goes back at once.
+/// region is its worker's alone) as a copy in a head of its own, and the frame goes back with
+/// the step's other heads, in the allocator's bulk put.
 final class FrameHandOffTests: XCTestCase {
     /// One worker's findings, written by its thread only and read after the join.
     private final class Report: @unchecked Sendable {
-        var byAddress = 0, copies = 0, corrupt = 0, outstanding = 0, violations = 0
+        var byAddress = 0, copies = 0, corrupt = 0, outstanding = 0, violations = 0, putOneByOne = 0
     }
 
     func testAHandedOffFrameTravelsAsACopyAndItsFrameGoesBack() throws {
@@ -140,6 +147,7 @@ final class FrameHandOffTests: XCTestCase {
             report.corrupt = worker.outPort.corrupt
             report.outstanding = region.outstanding
             report.violations = region.violations
+            report.putOneByOne = worker.allocator.framesPutOneByOne
             return worker.outPort.byAddress + worker.outPort.copies
         }
         for i in 0..<2 {
@@ -153,6 +161,7 @@ final class FrameHandOffTests: XCTestCase {
             XCTAssertEqual(r.corrupt, 0, "worker \(i): copies byte-exact")
             XCTAssertEqual(r.outstanding, 0, "worker \(i): every frame back in its region")
             XCTAssertEqual(r.violations, 0, "worker \(i): no frame given back twice or to the wrong region")
+            XCTAssertEqual(r.putOneByOne, 0, "worker \(i): the originals of the copies go back in bulk")
         }
         let accounted = stats[0].directions.0.txFrames + stats[0].directions.0.dropsTotal
             + stats[1].directions.0.txFrames + stats[1].directions.0.dropsTotal

@@ -56,26 +56,23 @@ public struct NatSteering: ~Copyable {
         }
     }
 
-    /// The owner of the frame in `p` (`length` bytes, as received on `side`: Ethernet header,
-    /// up to two VLAN tags).
+    /// The owner of `frame` as received on `side` (Ethernet header, up to two VLAN tags: the
+    /// ones the kernel takes out of band, `isKernelVlanTPID`; behind any other the frame is local).
     @inline(__always)
-    func owner(_ p: UnsafeRawPointer, length: Int, from side: Side) -> Owner {
-        var l2 = 14
-        guard length >= l2 else { return .local }
-        var etherType = p.readBE16(12)
-        for _ in 0..<2 where Self.isKernelVlanTPID(etherType) {
-            l2 += 4
-            guard length >= l2 else { return .local }
-            etherType = p.readBE16(l2 - 2)
+    func owner(_ frame: NatFrameView, from side: Side) -> Owner {
+        guard let eth = frame.eth else { return .local }
+        if eth.tagCount >= 1 && !Self.isKernelVlanTPID(eth.outerTPID)
+            || eth.tagCount == 2 && !Self.isKernelVlanTPID(eth.innerTPID) {
+            return .local
         }
-        if etherType == EtherType.arp { return .arp }
-        guard etherType == EtherType.ipv4, length - l2 >= 20 else { return .local }
-        let ip = p + l2
-        let avail = length - l2
-        let ihl = Int(ip.readU8(0) & 0x0F) << 2
+        if eth.etherType == EtherType.arp { return .arp }
+        guard frame.isIPv4 else { return .local }
+        let ihl = frame.ihl
         guard ihl >= 20 else { return .local }
-        if ip.readBE16(6) & 0x1FFF != 0 { return .laterFragment }
-        let proto = ip.readU8(9)
+        if frame.isLaterFragment { return .laterFragment }
+        let ip = frame.bytes + frame.ipOffset
+        let avail = frame.length - frame.ipOffset
+        let proto = frame.proto
         let l4 = ip + ihl
         switch proto {
         case NatProtocol.tcp.rawValue, NatProtocol.udp.rawValue:

@@ -21,16 +21,25 @@ public struct NatWorkerShare: Sendable, Equatable {
     /// The whole space: one worker.
     public static let single = NatWorkerShare(index: 0, count: 1)
 
+    /// ⌊(2^64 - 1) / count⌋ + 1 (0 for one worker): `owner(of:)` takes the block's remainder by
+    /// two multiplications instead of a division, once per frame in steering (Lemire's
+    /// "fastmod", exact for dividends below 2^32).
+    private let reciprocal: UInt64
+
     public init(index: Int, count: Int) {
         precondition(count >= 1 && count <= Self.maxWorkers && index >= 0 && index < count,
                      "worker \(index) of \(count): need 1...\(Self.maxWorkers) workers")
         self.index = index
         self.count = count
+        reciprocal = UInt64.max / UInt64(count) &+ 1
     }
 
-    /// The worker owning external `port` (or ICMP identifier).
+    /// The worker owning external `port` (or ICMP identifier): its block modulo `count`.
     @inline(__always)
-    public func owner(of port: UInt16) -> Int { Int(port >> 6) % count }
+    public func owner(of port: UInt16) -> Int {
+        let fraction = reciprocal &* UInt64(port >> 6)
+        return Int(truncatingIfNeeded: fraction.multipliedFullWidth(by: UInt64(count)).high)
+    }
 
     /// Whether the 64-port block `word` (a port pool word, `port >> 6`) is this worker's.
     @inline(__always)

@@ -19,12 +19,12 @@ extension NatGateway {
     /// The worker a frame received here belongs to when that is another one; nil to process it
     /// here. An ARP frame is processed here and copied to the others first.
     @inline(__always)
-    mutating func ownerElsewhere<A: HeadAllocator & ~Copyable>(_ head: PacketHead, from side: Side, now: UInt64,
-                                                               allocator: inout A) -> Int? {
-        switch steering.owner(UnsafeRawPointer(head.data), length: head.length, from: side) {
+    mutating func ownerElsewhere<A: HeadAllocator & ~Copyable>(_ head: PacketHead, _ frame: NatFrameView, from side: Side,
+                                                               now: UInt64, allocator: inout A) -> Int? {
+        switch steering.owner(frame, from: side) {
         case .worker(let w):
             guard w != share.index else { return nil }
-            if directory != nil { announceIfFirstFragment(head, from: side, owner: w, now: now) }
+            if directory != nil && frame.isFirstFragment { announceFirstFragment(frame, from: side, owner: w, now: now) }
             return w
         case .local:
             return nil
@@ -32,7 +32,7 @@ extension NatGateway {
             replicateARP(head, side, &allocator)
             return nil
         case .laterFragment:
-            return laterFragmentOwner(head, from: side, now: now)
+            return laterFragmentOwner(frame, from: side, now: now)
         }
     }
 
@@ -41,13 +41,10 @@ extension NatGateway {
     /// and the gateway translates it or holds it; `handOffHeldFragments` sends the held ones on
     /// once their owner is known.
     @inline(never)
-    mutating func laterFragmentOwner(_ head: PacketHead, from side: Side, now: UInt64) -> Int? {
-        guard let directory, let eth = EthernetHeader.parse(UnsafeRawPointer(head.data), length: head.length),
-              head.length - eth.payloadOffset >= 20 else { return nil }
-        let ip = head.data + eth.payloadOffset
-        let key = FragmentKey(side: side, src: ip.readBE32(12), dst: ip.readBE32(16), id: ip.readBE16(4),
-                              proto: ip.readU8(9))
-        guard let w = directory.owner(key, now: now), w != share.index else { return nil }
+    mutating func laterFragmentOwner(_ frame: NatFrameView, from side: Side, now: UInt64) -> Int? {
+        guard let directory, let w = directory.owner(fragmentKey(frame, from: side), now: now), w != share.index else {
+            return nil
+        }
         return w
     }
 
@@ -56,15 +53,14 @@ extension NatGateway {
     /// not wait here for the owner to publish the record. Publishing the owner now, before the
     /// first fragment is on its lane, sends them after it on the same lane, in order.
     @inline(never)
-    mutating func announceIfFirstFragment(_ head: PacketHead, from side: Side, owner: Int, now: UInt64) {
-        guard let directory, let eth = EthernetHeader.parse(UnsafeRawPointer(head.data), length: head.length),
-              eth.etherType == EtherType.ipv4, head.length - eth.payloadOffset >= 20 else { return }
-        let ip = head.data + eth.payloadOffset
-        // More fragments set, offset 0: a first fragment.
-        guard ip.readBE16(6) & 0x3FFF == 0x2000 else { return }
-        let key = FragmentKey(side: side, src: ip.readBE32(12), dst: ip.readBE32(16), id: ip.readBE16(4),
-                              proto: ip.readU8(9))
-        directory.publish(key, owner: owner, expires: now &+ timers.fragmentLifetime)
+    mutating func announceFirstFragment(_ frame: NatFrameView, from side: Side, owner: Int, now: UInt64) {
+        directory?.publish(fragmentKey(frame, from: side), owner: owner, expires: now &+ timers.fragmentLifetime)
+    }
+
+    /// The directory's key of an IPv4 fragment.
+    private func fragmentKey(_ frame: NatFrameView, from side: Side) -> FragmentKey {
+        let ip = frame.bytes + frame.ipOffset
+        return FragmentKey(side: side, src: ip.readBE32(12), dst: ip.readBE32(16), id: ip.readBE16(4), proto: frame.proto)
     }
 
     /// Takes the next frame for another worker.

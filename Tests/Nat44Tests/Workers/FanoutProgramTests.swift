@@ -17,7 +17,7 @@ final class FanoutProgramTests: XCTestCase {
             let side: Side = rng.next() % 2 == 0 ? .inside : .outside
             let (frame, quoted) = Self.randomFrame(&rng)
             let steering = NatSteering(share: NatWorkerShare(index: 0, count: workers), forwards: [])
-            let owner = frame.withUnsafeBytes { steering.owner($0.baseAddress!, length: frame.count, from: side) }
+            let owner = frame.withUnsafeBytes { steering.owner(NatFrameView($0.baseAddress!, length: frame.count), from: side) }
             let program = NatSteering.fanoutProgram(for: side, workers: workers)
             guard let got = Self.run(program, onFrame: frame) else { return XCTFail("unknown instruction") }
             switch owner {

@@ -1,12 +1,13 @@
 import BufferCache
 import CMallocCounter
 import PacketFixtures
-import Pipeline
+@testable import Pipeline
 import XCTest
 @testable import Nat44
 
-/// The multi-worker per-frame path allocates nothing: steering, the hand-off verdict, and the
-/// owner's translation of a handed-off frame (counted per thread by CMallocCounter).
+/// The multi-worker per-frame path allocates nothing: RX, steering, the staged hand-off and its
+/// push, the owner's translation of the handed-off frame and TX, through real workers (counted
+/// per thread by CMallocCounter).
 final class MultiWorkerAllocationTests: XCTestCase {
     func testNoAllocationOnTheMultiWorkerPath() throws {
         typealias F = TestFrames
@@ -18,33 +19,29 @@ final class MultiWorkerAllocationTests: XCTestCase {
         let back = F.fromOutside(F.ipv4(src: remote, dst: F.outsideAddress, proto: 17,
                                         F.udp(src: remote, dst: F.outsideAddress, sport: 53, dport: 5000)))
         XCTAssertEqual(h.deliver(out, on: .inside, to: 1).count, 1)
-        let head = try XCTUnwrap(h.allocator.get())
-        func load(_ bytes: [UInt8]) {
-            head.reset(headroom: 64, owner: 0)
-            head.length = bytes.count
-            bytes.withUnsafeBytes { head.data.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        let ws = h.workers
+        for w in 0..<2 {
+            ws[w].inPort.keepSent = false
+            ws[w].outPort.keepSent = false
         }
-        var forwarded = 0, allocations: UInt64 = 0
-        let ps = h.processors, t = h.now
-        for _ in 0..<2000 {
+        ws[1].inPort.setFrames([out])
+        ws[1].outPort.setFrames([back])
+        let sentBefore = (ws[0].outPort.sentCount, ws[0].inPort.sentCount)
+        // A round to warm up (the caches fill from the pool), then the counted one.
+        var allocations: UInt64 = 0
+        for round in 0..<2 {
+            ws[1].inPort.remaining = 1000
+            ws[1].outPort.remaining = 1000
             let before = cmc_thread_allocations()
-            load(out)
-            if ps[1].process(head, from: .inside, now: t, allocator: &h.allocator) == .handOff(worker: 0),
-               ps[0].processHandedOff(HandOff(head: head, side: .inside), now: t,
-                                                allocator: &h.allocator) == .forward(.outside) {
-                forwarded += 1
-            }
-            load(back)
-            if ps[1].process(head, from: .outside, now: t, allocator: &h.allocator) == .handOff(worker: 0),
-               ps[0].processHandedOff(HandOff(head: head, side: .outside), now: t,
-                                                allocator: &h.allocator) == .forward(.inside) {
-                forwarded += 1
-            }
-            allocations += cmc_thread_allocations() - before
+            h.settle()
+            while ws[1].inPort.remaining > 0 || ws[1].outPort.remaining > 0 { h.settle() }
+            h.settle()
+            if round == 1 { allocations = cmc_thread_allocations() - before }
         }
         XCTAssertEqual(allocations, 0, "allocations on the multi-worker path")
-        XCTAssertEqual(forwarded, 4000)
-        h.allocator.put(head)
+        XCTAssertEqual(ws[0].outPort.sentCount - sentBefore.0, 2000, "outbound, translated by worker 0")
+        XCTAssertEqual(ws[0].inPort.sentCount - sentBefore.1, 2000, "inbound, translated by worker 0")
+        XCTAssertGreaterThanOrEqual(ws[1].handOffs.sent, 4000)
         h.finish()
     }
 }

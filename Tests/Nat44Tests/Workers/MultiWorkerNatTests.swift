@@ -31,6 +31,17 @@ final class MultiWorkerNatTests: XCTestCase {
         }
     }
 
+    /// The owner of a port is its 64-port block modulo the worker count, for every count and block.
+    func testOwnerIsTheBlockModuloTheWorkerCount() {
+        for workers in 1...NatWorkerShare.maxWorkers {
+            let share = NatWorkerShare(index: 0, count: workers)
+            for block in 0..<1024 {
+                let port = UInt16(block << 6 | block & 63)
+                XCTAssertEqual(share.owner(of: port), block % workers, "port \(port), \(workers) workers")
+            }
+        }
+    }
+
     func testFlowsGetPortsOfTheirOwnerAndRepliesComeBack() throws {
         for workers in [2, 3] { try flows(workers: workers) }
     }
@@ -296,7 +307,7 @@ final class MultiWorkerNatTests: XCTestCase {
     }
 
     private func known(_ h: borrowing WorkerHarness, _ w: Int, _ side: Side, _ ip: UInt32) -> Bool {
-        guard let n = h.processors[w].gateway.neighbours.find(side, ip) else { return false }
-        return h.processors[w].gateway.neighbours[n].state == .reachable
+        guard let n = h.workers[w].processor.gateway.neighbours.find(side, ip) else { return false }
+        return h.workers[w].processor.gateway.neighbours[n].state == .reachable
     }
 }
