@@ -44,9 +44,11 @@ let package = Package(
                 swiftSettings: crossModule),
         // The libpcap port (a PacketPort over CPcap).
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
+        // `--filter`: the expression checked, and compiled and run in user space where the kernel
+        // does not run it (AF_XDP); libpcap's compiler and interpreter (through CPcap).
+        .target(name: "PacketFilter", dependencies: ["CPcap", "PacketFormats"], swiftSettings: crossModule),
         // The AF_XDP port (a PacketPort over CXdp): `--io xdp`.
-        // PcapIO for --filter only: libpcap compiles and runs the same expression in user space.
-        .target(name: "XdpIO", dependencies: ["CXdp", "Pipeline", "BufferCache", "PcapIO"], swiftSettings: crossModule),
+        .target(name: "XdpIO", dependencies: ["CXdp", "Pipeline", "BufferCache", "PacketFilter"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
         // `--capture-drops`: dropped frames into a pcapng file, the reason as each one's comment.
@@ -62,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
-                           "NetDevice", "Configuration", "Telemetry", "ProcessControl", "PcapngCapture"]
+                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "ProcessControl", "PcapngCapture"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -89,7 +91,7 @@ let package = Package(
                                    "CMallocCounter"],
                     resources: [.copy("Fixtures")]),
         // Against the kernel: veth pairs the tests create and delete (root; skipped otherwise).
-        .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures", "VethFixtures"]),
+        .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "PacketFilter", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures", "VethFixtures"]),
         .testTarget(name: "XdpIOTests", dependencies: ["XdpIO", "CXdp", "PcapIO", "Pipeline", "BufferCache", "PacketFixtures", "VethFixtures",
                                                  "CMallocCounter"]),
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),

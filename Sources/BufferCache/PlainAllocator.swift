@@ -42,6 +42,7 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
 
     @inlinable
     public mutating func put(_ head: PacketHead) {
+        head.returnFrameIfHeld()
         _counters.puts &+= 1
         if head.meta.pointee.capacity != 0 { free(head.meta.pointee.buffer) }
         free(UnsafeMutableRawPointer(head.meta))
@@ -79,6 +80,10 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
 
     @inlinable
     public mutating func putBulk(_ heads: UnsafePointer<PacketHead>, count n: Int) {
-        for i in 0..<n { put(heads[i]) }
+        for i in 0..<n {
+            // Once a head holding a frame is met, its frame and every later one go back in bulk.
+            if _slowPath(heads[i].isBuiltAroundFrame) { PacketHead.returnFrames(heads + i, count: n - i) }
+            put(heads[i])
+        }
     }
 }

@@ -31,19 +31,10 @@ public struct XdpSocketCounters: Sendable, Equatable {
     public init() {}
 
     init(_ c: cxdp_counters) {
-        rxFrames = c.rx_frames
-        txFrames = c.tx_frames
-        txCopied = c.tx_copied
-        txCompleted = c.tx_completed
-        recycled = c.recycled
-        filtered = c.filtered
-        kickErrors = c.kick_errors
-        rxDropped = c.rx_dropped
-        rxRingFull = c.rx_ring_full
-        rxFillRingEmpty = c.rx_fill_ring_empty
-        rxInvalidDescriptors = c.rx_invalid_descs
-        txInvalidDescriptors = c.tx_invalid_descs
-        txRingEmpty = c.tx_ring_empty
+        (rxFrames, txFrames, txCopied, txCompleted, recycled, filtered, kickErrors) =
+            (c.rx_frames, c.tx_frames, c.tx_copied, c.tx_completed, c.recycled, c.filtered, c.kick_errors)
+        (rxDropped, rxRingFull, rxFillRingEmpty, rxInvalidDescriptors, txInvalidDescriptors, txRingEmpty) =
+            (c.rx_dropped, c.rx_ring_full, c.rx_fill_ring_empty, c.rx_invalid_descs, c.tx_invalid_descs, c.tx_ring_empty)
     }
 
     /// Every counter: its JSON key, a line saying what it counts (the metrics file's HELP), and

@@ -29,8 +29,8 @@ final class SummaryTests: XCTestCase {
         let o = try parsedOptions("eth0 eth1 --one-way --cache-preset kernel-2025 --json")
         let pool = HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 256, highWater: 64)
         let summary = Summary(options: o, totals: snapshot(frames: 1000, drops: 3), pool: pool,
-                              kernel: [KernelCounters(interface: "eth0", counters: (1003, 0, 0)),
-                                       KernelCounters(interface: "eth1", counters: nil)],
+                              kernel: [InterfaceKernelCounters(interface: "eth0", counters: KernelCounters(received: 1003, dropped: 0, interfaceDropped: 0)),
+                                       InterfaceKernelCounters(interface: "eth1", counters: nil)],
                               elapsed: 2.5, stop: .signal(2))
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
         XCTAssertEqual(json["mode"] as? String, "l2")
@@ -66,7 +66,7 @@ final class SummaryTests: XCTestCase {
         c.rxFillRingEmpty = 7
         var summary = Summary(options: o, totals: snapshot(frames: 90), pool: nil, kernel: [], elapsed: 1, stop: .duration)
         summary.xdp = XdpReport(queues: 1...2, zeroCopy: false,
-                                interfaces: [("eth0", "native", c + c), ("eth1", "generic", nil)])
+                                interfaces: [.init(name: "eth0", mode: "native", counters: c + c), .init(name: "eth1", mode: "generic", counters: nil)])
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
         XCTAssertEqual(json["io"] as? String, "xdp")
         let xdp = try XCTUnwrap(json["xdp"] as? [String: Any])

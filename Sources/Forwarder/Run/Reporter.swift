@@ -62,12 +62,12 @@ final class Reporter {
         // The totals are the workers' figures summed, read once: they always add up.
         let perWorker = workers()
         // AF_XDP: the sockets are read once, for their own counters and the kernel line.
-        let xdp = ports.xdpReport()
+        let report = ports.report()
         var s = Summary(options: options, totals: perWorker.reduce(Snapshot()) { $0 + $1.totals }, pool: pool?.stats,
-                        kernel: xdp?.kernel ?? ports.kernelStats(), elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
+                        kernel: report.kernel, elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
                         stop: stop)
         s.workers = perWorker
-        s.xdp = xdp
+        s.xdp = report.xdp
         s.capture = capture?.counts
         return s
     }

@@ -11,19 +11,10 @@ func natJSON(_ n: NatCounters) -> JSONObject {
         q.add("expired", p.expired)
         o.add(name, q)
     }
-    o.add(fields: [
-        ("translated_out", n.translatedOutbound), ("translated_in", n.translatedInbound),
-        ("hairpinned", n.hairpinned), ("icmp_errors_translated", n.icmpErrorsTranslated),
-        ("icmp_errors_sent", n.icmpErrorsSent), ("icmp_errors_rate_limited", n.icmpErrorsRateLimited),
-        ("echo_replies_sent", n.echoRepliesSent), ("fragments_translated", n.fragmentsTranslated),
-        ("fragments_held", n.fragmentsHeld), ("fragments_handed_off", n.fragmentsHandedOff),
-    ])
+    o.add(fields: [("translated_out", n.translatedOutbound), ("translated_in", n.translatedInbound)])
+    o.add(fields: n.table)
     var arp = JSONObject()
-    arp.add(fields: [
-        ("received", n.arpReceived), ("requests_answered", n.arpRequestsAnswered),
-        ("requests_sent", n.arpRequestsSent), ("replies_received", n.arpRepliesReceived),
-        ("held", n.arpHeld), ("released", n.arpReleased), ("copies_sent", n.arpCopiesSent),
-    ])
+    arp.add(fields: n.arpTable)
     o.add("arp", arp)
     var drops = JSONObject()
     for r in NatDropReason.allCases { drops.add(r.description, n.drops[r]) }

@@ -1,4 +1,3 @@
-import XdpIO
 import BufferCache
 import Nat44
 import Pipeline
@@ -26,36 +25,6 @@ struct WorkerSnapshot {
     let index: Int
     let cpu: Int?
     let totals: Snapshot
-}
-
-/// libpcap's counters of one interface (nil when they could not be read).
-struct KernelCounters {
-    let interface: String
-    let counters: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)?
-}
-
-/// AF_XDP: what the summary says of the sockets (nil with pcap).
-struct XdpReport {
-    /// The queues bound, one per worker.
-    let queues: ClosedRange<UInt32>
-    let zeroCopy: Bool
-    /// IN first: the program's mode and the sockets' counters summed over the workers (nil:
-    /// unreadable).
-    let interfaces: [(name: String, mode: String, counters: XdpSocketCounters?)]
-
-    /// The summary's kernel line from XDP_STATISTICS: received = frames taken + frames the kernel
-    /// dropped (RX ring full, no fill frame), dropped by the ring = the latter; the interface's
-    /// own drops are not there (0).
-    var kernel: [KernelCounters] {
-        interfaces.map { i in
-            KernelCounters(interface: i.name, counters: i.counters.map { ($0.rxFrames &+ $0.rxDropped, $0.rxDropped, 0) })
-        }
-    }
-}
-
-extension ClosedRange where Bound == UInt32 {
-    /// "queue 0", "queues 0-3": the AF_XDP queues in the start line and the summary.
-    var queueWords: String { lowerBound == upperBound ? "queue \(lowerBound)" : "queues \(lowerBound)-\(upperBound)" }
 }
 
 extension Options {

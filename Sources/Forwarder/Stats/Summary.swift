@@ -11,7 +11,7 @@ struct Summary {
     let totals: Snapshot
     /// nil in plain mode.
     let pool: HeadPool.Stats?
-    let kernel: [KernelCounters]
+    let kernel: [InterfaceKernelCounters]
     let elapsed: Double
     let stop: StopReason
     /// The drop capture's counts (`--capture-drops`), nil without one.
@@ -110,23 +110,16 @@ struct Summary {
         var pcap = JSONObject()
         for k in kernel {
             var o = JSONObject()
-            if let c = k.counters {
-                o.add("received", c.received)
-                o.add("dropped", c.dropped)
-                o.add("if_dropped", c.interfaceDropped)
-            }
+            if let c = k.counters { o.add(fields: c.fields) }
             pcap.add(k.interface, o)
         }
         root.add("pcap", pcap)
         root.add("io", xdp == nil ? "pcap" : "xdp")
         if let x = xdp { root.add("xdp", xdpJSON(x)) } else { root.addNull("xdp") }
-        let a = totals.allocator
         var allocator = JSONObject()
-        allocator.add("gets", a.gets)
-        allocator.add("puts", a.puts)
-        allocator.add("failures", a.refillFailures)
+        allocator.add(fields: totals.allocator.allocatorTable)
         root.add("allocator", allocator)
-        if let p = pool { root.add("cache", cacheJSON(a, p)) } else { root.addNull("cache") }
+        if let p = pool { root.add("cache", cacheJSON(totals.allocator, p)) } else { root.addNull("cache") }
         if let nat = totals.nat { root.add("nat", natJSON(nat)) } else { root.addNull("nat") }
         root.add("remote_frees_policy", options.allocator == .cache ? options.parallel.remoteFrees.rawValue : "none")
         root.add("workers", workers.map(workerJSON))
@@ -165,7 +158,7 @@ struct Summary {
         for i in x.interfaces {
             var one = JSONObject()
             one.add("mode", i.mode)
-            if let c = i.counters { one.add(fields: c.fields.map { ($0.key, $0.value) }) }
+            if let c = i.counters { one.add(fields: c.fields) }
             interfaces.add(i.name, one)
         }
         o.add("interfaces", interfaces)
@@ -175,13 +168,8 @@ struct Summary {
     private func cacheJSON(_ a: AllocatorCounters, _ p: HeadPool.Stats) -> JSONObject {
         var cache = JSONObject()
         cache.add("preset", options.cachePreset.rawValue)
-        cache.add(fields: [("gets", a.gets), ("hits", a.hits)])
+        cache.add(fields: a.cacheTable)
         cache.add("hit_rate", a.hitRate)
-        cache.add(fields: [
-            ("refills", a.refills), ("refill_heads", a.refillHeads), ("refill_failures", a.refillFailures),
-            ("puts", a.puts), ("flushes", a.flushes), ("flush_heads", a.flushHeads),
-            ("remote_frees", a.remoteFrees + a.adopted), ("adopted", a.adopted), ("remote_returns", a.remoteReturns),
-        ])
         cache.add("in_use", a.inUse)
         cache.add("pool_slabs", p.slabs)
         cache.add("pool_heads", p.totalHeads)
