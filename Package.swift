@@ -57,6 +57,10 @@ let package = Package(
         .target(name: "Configuration"),
         // How the forwarder reports to people and machines: log lines, JSON objects.
         .target(name: "Telemetry"),
+        // What a run reports, from its counters: the text and JSON summary, the stats line, the
+        // metrics file.
+        .target(name: "Reports", dependencies: ["Telemetry", "Pipeline", "BufferCache", "Nat44", "XdpIO", "PcapngCapture",
+                                                "ProcessControl"]),
         // A long-running process's threads and signals: named threads, the stop and snapshot
         // requests (SIGINT/SIGTERM, SIGUSR1) behind wake pipes, the first failure.
         .target(name: "ProcessControl", dependencies: ["CLinux"]),
@@ -64,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
-                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "ProcessControl", "PcapngCapture"]
+                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -101,6 +105,6 @@ let package = Package(
         .testTarget(name: "PcapngCaptureTests", dependencies: ["PcapngCapture", "Pipeline"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
-                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO"]),
+                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO", "Reports"]),
     ]
 )

@@ -2,6 +2,7 @@
 import Nat44
 import PcapngCapture
 import Pipeline
+@testable import Reports
 import XCTest
 import XdpIO
 @testable import Forwarder
@@ -16,7 +17,7 @@ final class MetricsTests: XCTestCase {
         d.txFrames = 7
         d.txBytes = 420
         d.drop(.oversize, count: 3)
-        var s = Summary(options: try parsedOptions(line), totals: Snapshot(directions: (d, DirectionCounters())),
+        var s = Summary(run: try parsedOptions(line).run, totals: Snapshot(directions: (d, DirectionCounters())),
                         pool: HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 250, highWater: 64),
                         kernel: [InterfaceKernelCounters(interface: "eth0", counters: KernelCounters(received: 10, dropped: 1, interfaceDropped: 0)),
                                  InterfaceKernelCounters(interface: "eth1", counters: nil)],

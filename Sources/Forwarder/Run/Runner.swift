@@ -1,6 +1,7 @@
 import Telemetry
 import BufferCache
 import ProcessControl
+import Reports
 import Nat44
 import PcapIO
 import PcapngCapture
@@ -90,7 +91,7 @@ final class Runner {
                 }
             }
         }
-        var statsLine = StatsLine(options: options, startTime: startTime, pool: pool != nil)
+        var statsLine = StatsLine(run: options.run, startTime: startTime, pool: pool != nil)
         superviseUntilStopped(startTime: startTime, statsLine: &statsLine, reporter: reporter)
         StopControl.request()
         for t in threads { t.join() }

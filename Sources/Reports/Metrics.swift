@@ -10,12 +10,12 @@ import XdpIO
 ///
 /// Counters end in `_total` (TYPE counter); gauges do not. Directions are labelled `in_out` and
 /// `out_in`; `interface` is the receiving interface for rx, the sending one for tx.
-struct Metrics {
+public struct Metrics {
     private var out = PrometheusText()
 
     /// The exposition text of `summary`; `startTime` is the Unix time the run started, `up`
     /// false in the file written after the workers stopped.
-    static func text(_ summary: Summary, startTime: Double, up: Bool) -> String {
+    public static func text(_ summary: Summary, startTime: Double, up: Bool) -> String {
         var m = Metrics()
         m.build(summary, startTime: startTime, up: up)
         return m.out.text
@@ -34,10 +34,10 @@ struct Metrics {
     }
 
     private mutating func build(_ s: Summary, startTime: Double, up: Bool) {
-        let o = s.options
+        let o = s.run
         out.gauge("forwarder_up", "1 while the forwarder runs; 0 in the file written after it stopped.", up ? 1 : 0)
         out.gauge("forwarder_info", "Constant 1, labelled with the version, the mode and the interfaces.", 1,
-              ["version": forwarderVersion, "mode": o.mode.name, "alloc": o.allocator.rawValue,
+              ["version": o.version, "mode": o.mode, "alloc": o.allocator,
                "in": o.inName, "out": o.outName])
         out.gauge("forwarder_start_time_seconds", "Unix time the forwarder started.", startTime)
         out.gauge("forwarder_elapsed_seconds", "Seconds since the workers started.", s.elapsed)
