@@ -62,17 +62,19 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
 
     @inlinable
     public mutating func getBulkForFrames(into heads: UnsafeMutablePointer<PacketHead>, count n: Int) -> Int {
-        for i in 0..<n {
-            guard let head = getForFrame() else { return i }
-            heads[i] = head
-        }
-        return n
+        fill(heads, n) { $0.getForFrame() }
     }
 
     @inlinable
     public mutating func getBulk(into heads: UnsafeMutablePointer<PacketHead>, count n: Int) -> Int {
+        fill(heads, n) { $0.get() }
+    }
+
+    /// Up to `n` heads from `one` into `heads`; how many, stopping at the first failure.
+    @inlinable
+    mutating func fill(_ heads: UnsafeMutablePointer<PacketHead>, _ n: Int, _ one: (inout PlainAllocator) -> PacketHead?) -> Int {
         for i in 0..<n {
-            guard let head = get() else { return i }
+            guard let head = one(&self) else { return i }
             heads[i] = head
         }
         return n

@@ -18,9 +18,7 @@ public struct WorkerLauncher: Sendable {
     public let failure: FailureBox
 
     public init(settings: WorkerSettings, allocator: AllocatorChoice, failure: FailureBox) {
-        self.settings = settings
-        self.allocator = allocator
-        self.failure = failure
+        (self.settings, self.allocator, self.failure) = (settings, allocator, failure)
     }
 
     /// Worker `worker`'s thread, reading `inputs` on its ports of `ports`.
@@ -55,12 +53,8 @@ public struct WorkerLauncher: Sendable {
         @usableFromInline
         init(allocator: AllocatorChoice, inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>,
              handOff: HandOffEndpoint?, makeProcessor: @escaping () -> P) {
-            self.allocator = allocator
-            self.inputs = inputs
-            self.settings = settings
-            self.slot = slot
-            self.handOff = handOff
-            self.makeProcessor = makeProcessor
+            (self.allocator, self.inputs, self.settings) = (allocator, inputs, settings)
+            (self.slot, self.handOff, self.makeProcessor) = (slot, handOff, makeProcessor)
         }
 
         @inlinable

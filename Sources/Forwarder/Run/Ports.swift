@@ -39,13 +39,15 @@ struct Ports {
             c.qdiscBypass = p.qdiscBypass
             c.txRing = p.txRing
             if p.workers > 1 {
-                c.fanout = FanoutSettings(group: FanoutSettings.groupID(ifindex: f.index), mode: steering(inside).map { .classicBPF($0) } ?? .hash,
+                c.fanout = FanoutSettings(group: FanoutSettings.groupID(ifindex: f.index),
+                                          mode: steering(inside).map { .classicBPF($0) } ?? .hash,
                                           rollover: p.fanoutRollover, defrag: p.fanoutDefrag)
             }
             return c
         }
         func openPcap() throws(PortSetError) -> PortSets {
-            .pcap(try PcapPortSet(names, options: (capture(found.0, inside: true), capture(found.1, inside: false)), workers: p.workers))
+            let options = (capture(found.0, inside: true), capture(found.1, inside: false))
+            return .pcap(try PcapPortSet(names, options: options, workers: p.workers))
         }
         func openXdp() throws(PortSetError) -> PortSets {
             .xdp(try XdpPortSet(names, options: options.xdp, workers: p.workers, workersAuto: p.workersAuto,
