@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "BufferCache"),
         // Byte order, Ethernet and VLAN headers, IPv4 addresses, the Internet checksum.
         .target(name: "PacketFormats", dependencies: ["BufferCache"], swiftSettings: crossModule),
-        // PacketPort, FrameProcessor, the Worker loop, counters, the in-memory port.
+        // PacketPort, FrameProcessor, the Worker loop and its launcher, port sets, counters, the
+        // in-memory port.
         .target(name: "Pipeline", dependencies: ["BufferCache", "PacketFormats", "ProcessControl"],
                 swiftSettings: crossModule),
         // `--vlan-map`: stateless VLAN translation.
@@ -42,12 +43,12 @@ let package = Package(
         // `--vlan-nat`: the NAT44 gateway (NAPT, ARP, ICMP, fragments).
         .target(name: "Nat44", dependencies: ["Pipeline", "PacketFormats", "BufferCache"],
                 swiftSettings: crossModule),
-        // The libpcap port (a PacketPort over CPcap).
+        // The libpcap port (a PacketPort over CPcap) and its port set (fanout groups).
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
         // `--filter`: the expression checked, and compiled and run in user space where the kernel
         // does not run it (AF_XDP); libpcap's compiler and interpreter (through CPcap).
         .target(name: "PacketFilter", dependencies: ["CPcap", "PacketFormats"], swiftSettings: crossModule),
-        // The AF_XDP port (a PacketPort over CXdp): `--io xdp`.
+        // The AF_XDP port (a PacketPort over CXdp) and its port set (a UMEM pair per worker): `--io xdp`.
         .target(name: "XdpIO", dependencies: ["CXdp", "Pipeline", "BufferCache", "PacketFilter"], swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
