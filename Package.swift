@@ -68,6 +68,9 @@ let package = Package(
         // A long-running process's threads and signals: named threads, the stop and snapshot
         // requests (SIGINT/SIGTERM, SIGUSR1) behind wake pipes, the first failure.
         .target(name: "ProcessControl", dependencies: ["CLinux"]),
+        // The control socket (`--control`, `forwarder ctl`): one JSON request per line, answers
+        // made a chunk at a time, served by a thread of its own; the client.
+        .target(name: "ControlSocket", dependencies: ["PacketFormats", "Pipeline", "ProcessControl", "Telemetry"]),
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
@@ -104,6 +107,7 @@ let package = Package(
                                                  "CMallocCounter"]),
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "ControlSocketTests", dependencies: ["ControlSocket", "PacketFormats"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "ProcessControlTests", dependencies: ["ProcessControl", "VethFixtures"]),
         .testTarget(name: "PcapngCaptureTests", dependencies: ["PcapngCapture", "Pipeline"]),
