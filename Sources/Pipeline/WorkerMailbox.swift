@@ -1,0 +1,99 @@
+import ProcessControl
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How another thread (the control socket's) reaches a worker's processor: the worker owns its
+/// tables and no lock guards them, so a job is posted here and the worker runs it between two
+/// bursts, on its own thread. Checking costs the worker one atomic load per step; a sleeping
+/// worker is woken by the doorbell, a descriptor in its poll set.
+///
+/// A job that the worker has not taken when the poster stops waiting is withdrawn; one it has
+/// taken is waited for (it runs between bursts and is short). What the job produces belongs to
+/// the closure's captures, so nothing is left pointing at the poster's stack.
+public final class WorkerMailbox<P: ~Copyable>: @unchecked Sendable {
+    private enum State: Int { case idle, posted, taken, done }
+
+    private let state = Atomic<Int>(State.idle.rawValue)
+    /// Written by the poster before `posted`, read by the worker after it: ordered by `state`.
+    private var job: ((inout P) -> Void)?
+    private let doorbell: (read: Int32, write: Int32)
+    /// Posters take turns: one job at a time.
+    private let posters = PthreadLocked(())
+
+    public init() {
+        var fds: [Int32] = [-1, -1]
+        precondition(pipe(&fds) == 0, "pipe failed: \(errno)")
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        doorbell = (fds[0], fds[1])
+    }
+
+    deinit {
+        close(doorbell.read)
+        close(doorbell.write)
+    }
+
+    /// Readable while a job is posted: the worker polls it with its sockets.
+    public var descriptor: Int32 { doorbell.read }
+
+    /// Runs `job` on the worker's processor and waits for it; false when the worker did not take
+    /// it within `timeout` seconds (stopping, or stuck in a send), and then it never runs.
+    public func run(timeout: Double, _ job: @escaping (inout P) -> Void) -> Bool {
+        posters.withLock { _ in runLocked(timeout: timeout, job) }
+    }
+
+    private func runLocked(timeout: Double, _ job: @escaping (inout P) -> Void) -> Bool {
+        self.job = job
+        state.store(State.posted.rawValue, ordering: .releasing)
+        var byte: UInt8 = 1
+        _ = write(doorbell.write, &byte, 1)
+        let deadline = Self.now() + UInt64(max(0, timeout) * 1e9)
+        var pause: UInt32 = 20
+        while true {
+            switch State(rawValue: state.load(ordering: .acquiring))! {
+            case .done:
+                self.job = nil
+                state.store(State.idle.rawValue, ordering: .relaxed)
+                return true
+            case .posted where Self.now() >= deadline:
+                // Withdraw it, unless the worker takes it at this very moment.
+                if state.compareExchange(expected: State.posted.rawValue, desired: State.idle.rawValue,
+                                         ordering: .acquiringAndReleasing).exchanged {
+                    self.job = nil
+                    drainDoorbell()
+                    return false
+                }
+            default:
+                break
+            }
+            usleep(pause)
+            pause = min(pause * 2, 2000)
+        }
+    }
+
+    /// Worker side, between bursts: runs a posted job.
+    @inline(__always)
+    public func serve(_ processor: inout P) {
+        if _slowPath(state.load(ordering: .relaxed) == State.posted.rawValue) { take(&processor) }
+    }
+
+    @inline(never)
+    private func take(_ processor: inout P) {
+        guard state.compareExchange(expected: State.posted.rawValue, desired: State.taken.rawValue,
+                                    ordering: .acquiringAndReleasing).exchanged else { return }
+        drainDoorbell()
+        job?(&processor)
+        state.store(State.done.rawValue, ordering: .releasing)
+    }
+
+    private func drainDoorbell() {
+        var bytes = (UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &bytes, { read(doorbell.read, $0.baseAddress, $0.count) }) > 0 {}
+    }
+
+    private static func now() -> UInt64 { monotonicNanoseconds() }
+}
