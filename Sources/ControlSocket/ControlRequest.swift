@@ -1,3 +1,4 @@
+import Nat44
 import PacketFormats
 
 /// One request of the control protocol, checked whole: a client's mistake is answered with a
@@ -20,8 +21,8 @@ public enum ControlRequest: Equatable, Sendable {
     public struct SessionQuery: Equatable, Sendable {
         public enum Action: String, Equatable, Sendable, CaseIterable { case list, delete, flush }
         public var action: Action = .list
-        public var filter = SessionFilter()
-        public init(action: Action = .list, filter: SessionFilter = SessionFilter()) {
+        public var filter = NatSessionFilter()
+        public init(action: Action = .list, filter: NatSessionFilter = NatSessionFilter()) {
             self.action = action
             self.filter = filter
         }
@@ -49,11 +50,11 @@ public enum ControlRequest: Equatable, Sendable {
                 }
                 query.action = action
             }
-            query.filter = try SessionFilter(fields)
+            query.filter = try NatSessionFilter(fields)
             if query.action == .delete && query.filter.isEmpty {
-                throw ControlError("sessions delete needs a filter (inside, outside_port, remote or protocol); flush empties the table")
+                throw ControlError("sessions delete needs a filter (inside, outside_port or protocol); flush empties the table")
             }
-            (request, allowed) = (.sessions(query), SessionFilter.keys.union(["action"]))
+            (request, allowed) = (.sessions(query), NatSessionFilter.keys.union(["action"]))
         default:
             throw ControlError("unknown command \"\(command)\" (one of \(commands.joined(separator: ", ")))")
         }
@@ -81,61 +82,19 @@ public enum ControlRequest: Equatable, Sendable {
     }
 }
 
-/// Which NAT sessions a `sessions` request selects; every given part must match.
-public struct SessionFilter: Equatable, Sendable {
-    public enum TransportProtocol: String, Equatable, Sendable, CaseIterable { case tcp, udp, icmp }
-
-    public var inside: Endpoint?
-    public var outsidePort: UInt16?
-    public var remote: Endpoint?
-    public var transport: TransportProtocol?
-
-    /// An address with or without a port (`10.0.0.2` or `10.0.0.2:5000`).
-    public struct Endpoint: Equatable, Sendable, CustomStringConvertible {
-        public var address: IPv4Address
-        public var port: UInt16?
-
-        public init(address: IPv4Address, port: UInt16? = nil) {
-            self.address = address
-            self.port = port
-        }
-
-        public init?(_ text: String) {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count <= 2, let address = IPv4Address(parts[0]) else { return nil }
-            self.address = address
-            if parts.count == 2 {
-                guard let port = UInt16(parts[1]) else { return nil }
-                self.port = port
-            }
-        }
-
-        public var description: String { port.map { "\(address):\($0)" } ?? "\(address)" }
-
-        public func matches(address: IPv4Address, port: UInt16) -> Bool {
-            self.address == address && (self.port == nil || self.port == port)
-        }
-    }
-
-    static let keys: Set<String> = ["inside", "outside_port", "remote", "protocol"]
-
-    public init(inside: Endpoint? = nil, outsidePort: UInt16? = nil, remote: Endpoint? = nil, transport: TransportProtocol? = nil) {
-        self.inside = inside
-        self.outsidePort = outsidePort
-        self.remote = remote
-        self.transport = transport
-    }
+/// The `sessions` filter as the protocol spells it: `inside` ("ADDR" or "ADDR:PORT"),
+/// `outside_port` (a number), `protocol` (tcp, udp, icmp).
+extension NatSessionFilter {
+    static let keys: Set<String> = ["inside", "outside_port", "protocol"]
 
     init(_ fields: [String: FlatJSON.Value]) throws(ControlError) {
-        func endpoint(_ key: String) throws(ControlError) -> Endpoint? {
-            guard let value = fields[key] else { return nil }
+        self.init()
+        if let value = fields["inside"] {
             guard case .string(let text) = value, let e = Endpoint(text) else {
-                throw ControlError("\"\(key)\" must be an IPv4 address with an optional port (\"10.0.0.2\" or \"10.0.0.2:5000\")")
+                throw ControlError("\"inside\" must be an IPv4 address with an optional port (\"10.0.0.2\" or \"10.0.0.2:5000\")")
             }
-            return e
+            inside = e
         }
-        inside = try endpoint("inside")
-        remote = try endpoint("remote")
         if let value = fields["outside_port"] {
             guard case .number(let n) = value, n >= 1, n <= 65535, n == n.rounded() else {
                 throw ControlError("\"outside_port\" must be a port number, 1 to 65535")
@@ -143,21 +102,18 @@ public struct SessionFilter: Equatable, Sendable {
             outsidePort = UInt16(n)
         }
         if let value = fields["protocol"] {
-            guard case .string(let name) = value, let p = TransportProtocol(rawValue: name) else {
+            guard case .string(let name) = value, let p = NatProtocol.allCases.first(where: { $0.description == name }) else {
                 throw ControlError("\"protocol\" must be one of tcp, udp, icmp")
             }
-            transport = p
+            proto = p
         }
     }
-
-    public var isEmpty: Bool { inside == nil && outsidePort == nil && remote == nil && transport == nil }
 
     var fields: [(String, String)] {
         var f: [(String, String)] = []
         if let inside { f.append(("inside", "\"\(inside)\"")) }
         if let outsidePort { f.append(("outside_port", "\(outsidePort)")) }
-        if let remote { f.append(("remote", "\"\(remote)\"")) }
-        if let transport { f.append(("protocol", "\"\(transport.rawValue)\"")) }
+        if let proto { f.append(("protocol", "\"\(proto)\"")) }
         return f
     }
 }

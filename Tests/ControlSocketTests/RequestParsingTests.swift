@@ -1,4 +1,5 @@
 import XCTest
+import Nat44
 import PacketFormats
 @testable import ControlSocket
 
@@ -46,9 +47,8 @@ final class ControlRequestTests: XCTestCase {
         XCTAssertEqual(try parse(#"{"command":"forwards"}"#), .forwards)
         XCTAssertEqual(try parse(#"{"command":"reload"}"#), .reload)
         XCTAssertEqual(try parse(#"{"command":"sessions"}"#), .sessions(.init()))
-        let query = try parse(#"{"command":"sessions","action":"delete","inside":"10.0.0.2:5000","outside_port":40001,"remote":"198.51.100.7","protocol":"udp"}"#)
-        let expected = SessionFilter(inside: .init(address: IPv4Address("10.0.0.2")!, port: 5000), outsidePort: 40001,
-                                     remote: .init(address: IPv4Address("198.51.100.7")!), transport: .udp)
+        let query = try parse(#"{"command":"sessions","action":"delete","inside":"10.0.0.2:5000","outside_port":40001,"protocol":"udp"}"#)
+        let expected = NatSessionFilter(inside: .init(address: IPv4Address("10.0.0.2")!, port: 5000), outsidePort: 40001, proto: .udp)
         XCTAssertEqual(query, .sessions(.init(action: .delete, filter: expected)))
         XCTAssertEqual(try parse(#"{"command":"sessions","action":"flush"}"#), .sessions(.init(action: .flush)))
     }
@@ -63,7 +63,7 @@ final class ControlRequestTests: XCTestCase {
             (#"{"command":"sessions","action":"delete"}"#, "needs a filter"),
             (#"{"command":"sessions","inside":"10.0.0.256"}"#, "\"inside\" must be"),
             (#"{"command":"sessions","inside":"10.0.0.2:70000"}"#, "\"inside\" must be"),
-            (#"{"command":"sessions","remote":5}"#, "\"remote\" must be"),
+            (#"{"command":"sessions","remote":"10.0.0.1"}"#, "sessions takes no \"remote\""),
             (#"{"command":"sessions","outside_port":0}"#, "\"outside_port\" must be"),
             (#"{"command":"sessions","outside_port":1.5}"#, "\"outside_port\" must be"),
             (#"{"command":"sessions","outside_port":"80"}"#, "\"outside_port\" must be"),
@@ -137,7 +137,7 @@ struct SplitMix {
     }
     mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
 
-    mutating func endpoint() -> SessionFilter.Endpoint {
+    mutating func endpoint() -> NatSessionFilter.Endpoint {
         let address = IPv4Address(UInt32(truncatingIfNeeded: next()))
         return .init(address: address, port: below(2) == 0 ? nil : UInt16(truncatingIfNeeded: next()))
     }
@@ -149,11 +149,10 @@ struct SplitMix {
         case 2: return .forwards
         case 3: return .reload
         default:
-            var filter = SessionFilter()
+            var filter = NatSessionFilter()
             if below(2) == 0 { filter.inside = endpoint() }
-            if below(2) == 0 { filter.remote = endpoint() }
             if below(2) == 0 { filter.outsidePort = UInt16(1 + below(65535)) }
-            if below(2) == 0 { filter.transport = SessionFilter.TransportProtocol.allCases[below(3)] }
+            if below(2) == 0 { filter.proto = NatProtocol.allCases[below(3)] }
             var action = ControlRequest.SessionQuery.Action.allCases[below(3)]
             if action == .delete && filter.isEmpty { action = .flush }
             return .sessions(.init(action: action, filter: filter))
