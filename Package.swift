@@ -78,7 +78,8 @@ let package = Package(
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
-                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture"]
+                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture",
+                           "ControlSocket"]
         ),
         .executableTarget(
             name: "ForwarderBench",

@@ -4,20 +4,31 @@ import Telemetry
 /// chunk at a time so that a table of 100,000 sessions is never held whole, then one final line
 /// that the server adds: `{"ok":true,"lines":N}` or `{"ok":false,"error":"..."}`.
 public struct ControlAnswer: Sendable {
+    /// One step of an answer made a chunk at a time.
+    public enum Chunk: Sendable {
+        /// The next few (bounded) lines.
+        case lines([String])
+        /// The answer is complete.
+        case end
+        /// The answer cannot be completed (a worker did not answer): the lines sent so far stand,
+        /// and the final line says why.
+        case failed(String)
+    }
+
     enum Body: Sendable {
-        case chunks(@Sendable () -> [String]?)
+        case chunks(@Sendable () -> Chunk)
         case failure(String)
     }
     let body: Body
 
-    /// Lines made a chunk at a time: `next` returns the next few (bounded) lines, nil at the end.
-    /// It runs on the control thread, one call per drained output buffer.
-    public static func chunks(_ next: @escaping @Sendable () -> [String]?) -> ControlAnswer { ControlAnswer(body: .chunks(next)) }
+    /// Lines made a chunk at a time: `next` is called on the control thread once per drained
+    /// output buffer, until it says `.end` or `.failed`.
+    public static func chunks(_ next: @escaping @Sendable () -> Chunk) -> ControlAnswer { ControlAnswer(body: .chunks(next)) }
 
     /// A short answer, known whole.
     public static func lines(_ lines: [String]) -> ControlAnswer {
         let box = LinesOnce(lines)
-        return ControlAnswer(body: .chunks { box.take() })
+        return ControlAnswer(body: .chunks { box.take().map { .lines($0) } ?? .end })
     }
 
     /// The request could not be carried out; `message` says why and what to do.

@@ -68,7 +68,7 @@ public final class ControlListener: @unchecked Sendable {
         Glibc.close(probe)
         if connected == 0 || e == EAGAIN {
             throw ControlError("\(path): another forwarder is running and serving this control socket; stop it first, "
-                + "or give this one another --name or --control")
+                + "or give this one another --name or --control", kind: .inUse)
         }
         guard e == ECONNREFUSED else { throw ControlError("\(path): cannot check the existing control socket: \(errnoText(e))") }
         guard unlink(path) == 0 || errno == ENOENT else {

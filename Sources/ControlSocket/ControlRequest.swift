@@ -4,7 +4,8 @@ import PacketFormats
 /// One request of the control protocol, checked whole: a client's mistake is answered with a
 /// message naming the key and what it should be, before anything reaches a worker.
 public enum ControlRequest: Equatable, Sendable {
-    case status
+    /// The summary; `text`: its text lines (as SIGUSR1 prints them) instead of one JSON object.
+    case status(text: Bool)
     case sessions(SessionQuery)
     case neighbours
     case forwards
@@ -38,7 +39,13 @@ public enum ControlRequest: Equatable, Sendable {
         let allowed: Set<String>
         let request: ControlRequest
         switch command {
-        case "status": (request, allowed) = (.status, [])
+        case "status":
+            var text = false
+            if let value = fields["text"] {
+                guard case .bool(let b) = value else { throw ControlError("\"text\" must be true or false") }
+                text = b
+            }
+            (request, allowed) = (.status(text: text), ["text"])
         case "neighbours": (request, allowed) = (.neighbours, [])
         case "forwards": (request, allowed) = (.forwards, [])
         case "reload": (request, allowed) = (.reload, [])
@@ -69,7 +76,9 @@ public enum ControlRequest: Equatable, Sendable {
         var fields: [(String, String)] = []
         func quoted(_ s: String) -> String { "\"" + s + "\"" }
         switch self {
-        case .status: fields.append(("command", quoted("status")))
+        case .status(let text):
+            fields.append(("command", quoted("status")))
+            if text { fields.append(("text", "true")) }
         case .neighbours: fields.append(("command", quoted("neighbours")))
         case .forwards: fields.append(("command", quoted("forwards")))
         case .reload: fields.append(("command", quoted("reload")))
@@ -120,6 +129,16 @@ extension NatSessionFilter {
 
 /// What went wrong with a request or the socket, as one line for the client or the log.
 public struct ControlError: Error, Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        /// A request or answer, or a socket that could not be made.
+        case failed
+        /// Another forwarder is serving the socket's path.
+        case inUse
+    }
+    public let kind: Kind
     public let message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, kind: Kind = .failed) {
+        self.kind = kind
+        self.message = message
+    }
 }

@@ -69,7 +69,7 @@ public final class ControlServer: @unchecked Sendable {
         var input: [UInt8] = []
         var output: [UInt8] = []
         var sent = 0
-        var answer: (@Sendable () -> [String]?)?
+        var answer: (@Sendable () -> ControlAnswer.Chunk)?
         var answerLines = 0
         var readClosed = false
         var closeWhenSent = false
@@ -208,11 +208,15 @@ public final class ControlServer: @unchecked Sendable {
     /// Makes more of the answer while little of it waits to be sent; the final line at its end.
     private func fill(_ c: Client) {
         while let next = c.answer, c.pending < limits.outputBytes {
-            if let lines = next() {
+            switch next() {
+            case .lines(let lines):
                 for l in lines { c.output += Array(l.utf8); c.output.append(0x0A) }
                 c.answerLines += lines.count
-            } else {
+            case .end:
                 c.output += Array((ControlAnswer.finalLine(lines: c.answerLines, error: nil) + "\n").utf8)
+                c.answer = nil
+            case .failed(let message):
+                c.output += Array((ControlAnswer.finalLine(lines: c.answerLines, error: message) + "\n").utf8)
                 c.answer = nil
             }
         }

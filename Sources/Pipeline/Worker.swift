@@ -155,7 +155,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
     public mutating func step(now: UInt64) throws(PortError) -> Int {
         var received = 0
-        if let mailbox { mailbox.serve(&processor) }
+        if let mailbox, mailbox.hasJob { serve(mailbox, now: now) }
         if endpoint != nil { received = receiveHandOffs(now: now) }
         received = max(received, try receiveBurst(on: inputSides.0, now: now))
         if inputCount == 2 { received = max(received, try receiveBurst(on: inputSides.1, now: now)) }
@@ -353,6 +353,15 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         if reason == .processor, let detail = processor.lastDropReason { name += ":" + detail }
         sink.dropped(UnsafeRawBufferPointer(head.bytes), wireLength: max(Int(head.meta.pointee.wireLength), head.length),
                      reason: name, direction: direction, interface: interface)
+    }
+
+    /// A job from the control socket; what it changed (a flush's counters) is published before
+    /// its poster goes on, so the status it asks for next shows it.
+    @inline(never)
+    private mutating func serve(_ mailbox: WorkerMailbox<P>, now: UInt64) {
+        guard mailbox.run(on: &processor) else { return }
+        publish(now: now)
+        mailbox.complete()
     }
 
     @inline(never)

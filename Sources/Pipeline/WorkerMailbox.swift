@@ -75,19 +75,27 @@ public final class WorkerMailbox<P: ~Copyable>: @unchecked Sendable {
         }
     }
 
-    /// Worker side, between bursts: runs a posted job.
+    /// Worker side, between bursts: whether a job waits (one relaxed load).
     @inline(__always)
-    public func serve(_ processor: inout P) {
-        if _slowPath(state.load(ordering: .relaxed) == State.posted.rawValue) { take(&processor) }
-    }
+    public var hasJob: Bool { state.load(ordering: .relaxed) == State.posted.rawValue }
 
-    @inline(never)
-    private func take(_ processor: inout P) {
+    /// Worker side: runs the posted job; true when it ran one, and then the worker calls
+    /// `complete()` once what the job changed is visible (its counters published), so that the
+    /// poster's next request sees it.
+    public func run(on processor: inout P) -> Bool {
         guard state.compareExchange(expected: State.posted.rawValue, desired: State.taken.rawValue,
-                                    ordering: .acquiringAndReleasing).exchanged else { return }
+                                    ordering: .acquiringAndReleasing).exchanged else { return false }
         drainDoorbell()
         job?(&processor)
-        state.store(State.done.rawValue, ordering: .releasing)
+        return true
+    }
+
+    /// Worker side: the job that `run(on:)` ran is finished; its poster goes on.
+    public func complete() { state.store(State.done.rawValue, ordering: .releasing) }
+
+    /// Worker side, where nothing else needs publishing: runs a posted job and completes it.
+    public func serve(_ processor: inout P) {
+        if hasJob && run(on: &processor) { complete() }
     }
 
     private func drainDoorbell() {

@@ -75,16 +75,16 @@ final class ControlServerTests: XCTestCase {
                 let left = Mutex(3)
                 let action = q.action.rawValue
                 return .chunks { left.withLock { n in
-                    guard n > 0 else { return nil }
+                    guard n > 0 else { return q.action == .delete ? .failed("worker 1 did not answer") : .end }
                     n -= 1
-                    return [#"{"n":\#(n),"action":"\#(action)"}"#, #"{"n":\#(n)}"#]
+                    return .lines([#"{"n":\#(n),"action":"\#(action)"}"#, #"{"n":\#(n)}"#])
                 } }
             default: return .failure("not here")
             }
         }
         defer { s.stop() }
         var lines: [String] = []
-        var outcome = try ControlClient.send(.status, to: path) { lines.append($0) }
+        var outcome = try ControlClient.send(.status(text: false), to: path) { lines.append($0) }
         XCTAssertEqual(lines, [#"{"state":"running"}"#])
         XCTAssertEqual(outcome, .init(lines: 1, error: nil))
         lines = []
@@ -92,6 +92,10 @@ final class ControlServerTests: XCTestCase {
         XCTAssertEqual(lines.count, 6)
         XCTAssertEqual(lines.first, #"{"n":2,"action":"flush"}"#)
         XCTAssertEqual(outcome, .init(lines: 6, error: nil))
+        lines = []
+        outcome = try ControlClient.send(.sessions(.init(action: .delete, filter: .init(outsidePort: 4))), to: path) { lines.append($0) }
+        XCTAssertEqual(lines.count, 6, "the lines made before the failure are sent")
+        XCTAssertEqual(outcome, .init(lines: 0, error: "worker 1 did not answer"))
         outcome = try ControlClient.send(.reload, to: path) { _ in XCTFail("no data lines") }
         XCTAssertEqual(outcome, .init(lines: 0, error: "not here"))
         var st = stat()
@@ -147,7 +151,7 @@ final class ControlServerTests: XCTestCase {
         let made = Atomic<Int>(0)
         let line = "{\"pad\":\"" + String(repeating: "p", count: 1000) + "\"}"
         let s = try server(path, limits: limits) { _ in
-            .chunks { made.add(1, ordering: .relaxed); return [line] }
+            .chunks { made.add(1, ordering: .relaxed); return .lines([line]) }
         }
         defer { s.stop() }
         let fd = try connectRaw(path)
@@ -184,7 +188,7 @@ final class ControlServerTests: XCTestCase {
             XCTAssertTrue((error as? ControlError)?.message.contains("another forwarder is running") ?? false, "\(error)")
         }
         // The refused second instance left the first one's socket working.
-        XCTAssertEqual(try ControlClient.send(.status, to: path) { _ in }, .init(lines: 1, error: nil))
+        XCTAssertEqual(try ControlClient.send(.status(text: false), to: path) { _ in }, .init(lines: 1, error: nil))
         first.stop()
         var st = stat()
         XCTAssertNotEqual(stat(path, &st), 0, "the socket file is removed at stop")
@@ -203,14 +207,14 @@ final class ControlServerTests: XCTestCase {
 
     func testClientErrorsNameTheSocketAndTheFix() throws {
         let path = directory + "/h.sock"
-        XCTAssertThrowsError(try ControlClient.send(.status, to: path) { _ in }) { error in
+        XCTAssertThrowsError(try ControlClient.send(.status(text: false), to: path) { _ in }) { error in
             XCTAssertEqual((error as? ControlError)?.message,
                            "\(path): no control socket here: is the forwarder running? (name it with --name, or give its --control path)")
         }
         let stale = UnixSocketAddress.streamSocket(nonBlocking: false)
         XCTAssertEqual(try UnixSocketAddress(path).withSockaddr { bind(stale, $0, $1) }, 0)
         close(stale)
-        XCTAssertThrowsError(try ControlClient.send(.status, to: path) { _ in }) { error in
+        XCTAssertThrowsError(try ControlClient.send(.status(text: false), to: path) { _ in }) { error in
             XCTAssertTrue((error as? ControlError)?.message.contains("nothing answers") ?? false, "\(error)")
         }
     }

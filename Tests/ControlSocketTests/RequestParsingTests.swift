@@ -42,7 +42,8 @@ final class ControlRequestTests: XCTestCase {
     private func parse(_ text: String) throws -> ControlRequest { try ControlRequest.parse(Array(text.utf8)) }
 
     func testCommands() throws {
-        XCTAssertEqual(try parse(#"{"command":"status"}"#), .status)
+        XCTAssertEqual(try parse(#"{"command":"status"}"#), .status(text: false))
+        XCTAssertEqual(try parse(#"{"command":"status","text":true}"#), .status(text: true))
         XCTAssertEqual(try parse(#"{"command":"neighbours"}"#), .neighbours)
         XCTAssertEqual(try parse(#"{"command":"forwards"}"#), .forwards)
         XCTAssertEqual(try parse(#"{"command":"reload"}"#), .reload)
@@ -59,6 +60,7 @@ final class ControlRequestTests: XCTestCase {
             (#"{"verb":"status"}"#, "no \"command\""),
             (#"{"command":1}"#, "no \"command\""),
             (#"{"command":"status","inside":"10.0.0.2"}"#, "status takes no \"inside\""),
+            (#"{"command":"status","text":1}"#, "\"text\" must be true or false"),
             (#"{"command":"sessions","action":"zap"}"#, "\"action\" must be"),
             (#"{"command":"sessions","action":"delete"}"#, "needs a filter"),
             (#"{"command":"sessions","inside":"10.0.0.256"}"#, "\"inside\" must be"),
@@ -144,7 +146,7 @@ struct SplitMix {
 
     mutating func request() -> ControlRequest {
         switch below(5) {
-        case 0: return .status
+        case 0: return .status(text: below(2) == 0)
         case 1: return .neighbours
         case 2: return .forwards
         case 3: return .reload
