@@ -172,3 +172,16 @@ def test_the_standard_socket_is_found_by_name(bed):
         if l2.running():
             l2.stop()
         bed.start_forwarder()
+
+
+def test_sighup_does_not_end_the_forwarder(bed):
+    """SIGHUP used to end the process without a summary; now it is a warning and nothing else."""
+    import signal
+    import time
+    bed.fw.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "SIGHUP" not in bed.fw.stderr_so_far() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bed.fw.running(), bed.fw.stderr_so_far()
+    assert "SIGHUP: reloading the configuration is not implemented yet" in bed.fw.stderr_so_far()
+    assert ctl("--control", bed.sock, "status", "--json").returncode == 0

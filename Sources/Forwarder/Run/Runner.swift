@@ -149,6 +149,11 @@ final class Runner {
                 reporter.printSnapshot()
                 continue
             }
+            if StopControl.takeHangup() {
+                Log.warning("SIGHUP: reloading the configuration is not implemented yet; nothing changed "
+                    + "(restart the forwarder to apply a changed file)")
+                continue
+            }
             if let next = nextMetrics, let metricsInterval, now >= next {
                 reporter.writeMetrics(reporter.summary(stop: .running), up: true)
                 var following = next + metricsInterval
