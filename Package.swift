@@ -116,6 +116,6 @@ let package = Package(
         .testTarget(name: "LeakCheckTests", dependencies: ["BufferCache"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
-                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO", "Reports"]),
+                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO", "Reports", "ControlSocket"]),
     ]
 )

@@ -29,7 +29,7 @@ public final class ControlServer: @unchecked Sendable {
     private let listener: ControlListener
     private let limits: Limits
     private let handler: @Sendable (ControlRequest) -> ControlAnswer
-    private let wake: (read: Int32, write: Int32)
+    private let wake = WakePipe()
     private var thread: JoinableThread?
 
     /// `handler` runs on the control thread, one request at a time.
@@ -37,13 +37,6 @@ public final class ControlServer: @unchecked Sendable {
         self.listener = listener
         self.limits = limits
         self.handler = handler
-        var fds: [Int32] = [-1, -1]
-        precondition(pipe(&fds) == 0, "pipe failed: \(errnoText())")
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        wake = (fds[0], fds[1])
     }
 
     public var path: String { listener.path }
@@ -55,13 +48,11 @@ public final class ControlServer: @unchecked Sendable {
 
     /// Stops serving, closes every connection and removes the socket file.
     public func stop() {
-        var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)
+        wake.ring()
         thread?.join()
         thread = nil
         listener.close()
-        close(wake.read)
-        close(wake.write)
+        wake.close()
     }
 
     private final class Client {
@@ -92,7 +83,7 @@ public final class ControlServer: @unchecked Sendable {
         while true {
             let now = monotonicNanoseconds()
             fds.removeAll(keepingCapacity: true)
-            fds.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: listener.descriptor, events: Int16(POLLIN), revents: 0))
             var nearest = UInt64.max
             for c in clients {

@@ -18,27 +18,16 @@ public final class WorkerMailbox<P: ~Copyable>: @unchecked Sendable {
     private let state = Atomic<Int>(State.idle.rawValue)
     /// Written by the poster before `posted`, read by the worker after it: ordered by `state`.
     private var job: ((inout P) -> Void)?
-    private let doorbell: (read: Int32, write: Int32)
+    private let doorbell = WakePipe()
     /// Posters take turns: one job at a time.
     private let posters = PthreadLocked(())
 
-    public init() {
-        var fds: [Int32] = [-1, -1]
-        precondition(pipe(&fds) == 0, "pipe failed: \(errno)")
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        doorbell = (fds[0], fds[1])
-    }
+    public init() {}
 
-    deinit {
-        close(doorbell.read)
-        close(doorbell.write)
-    }
+    deinit { doorbell.close() }
 
     /// Readable while a job is posted: the worker polls it with its sockets.
-    public var descriptor: Int32 { doorbell.read }
+    public var descriptor: Int32 { doorbell.descriptor }
 
     /// Runs `job` on the worker's processor and waits for it; false when the worker did not take
     /// it within `timeout` seconds (stopping, or stuck in a send), and then it never runs.
@@ -49,8 +38,7 @@ public final class WorkerMailbox<P: ~Copyable>: @unchecked Sendable {
     private func runLocked(timeout: Double, _ job: @escaping (inout P) -> Void) -> Bool {
         self.job = job
         state.store(State.posted.rawValue, ordering: .releasing)
-        var byte: UInt8 = 1
-        _ = write(doorbell.write, &byte, 1)
+        doorbell.ring()
         let deadline = Self.now() + UInt64(max(0, timeout) * 1e9)
         var pause: UInt32 = 20
         while true {
@@ -64,7 +52,7 @@ public final class WorkerMailbox<P: ~Copyable>: @unchecked Sendable {
                 if state.compareExchange(expected: State.posted.rawValue, desired: State.idle.rawValue,
                                          ordering: .acquiringAndReleasing).exchanged {
                     self.job = nil
-                    drainDoorbell()
+                    doorbell.drain()
                     return false
                 }
             default:
@@ -85,7 +73,7 @@ public final class WorkerMailbox<P: ~Copyable>: @unchecked Sendable {
     public func run(on processor: inout P) -> Bool {
         guard state.compareExchange(expected: State.posted.rawValue, desired: State.taken.rawValue,
                                     ordering: .acquiringAndReleasing).exchanged else { return false }
-        drainDoorbell()
+        doorbell.drain()
         job?(&processor)
         return true
     }
@@ -96,11 +84,6 @@ public final class WorkerMailbox<P: ~Copyable>: @unchecked Sendable {
     /// Worker side, where nothing else needs publishing: runs a posted job and completes it.
     public func serve(_ processor: inout P) {
         if hasJob && run(on: &processor) { complete() }
-    }
-
-    private func drainDoorbell() {
-        var bytes = (UInt64(0), UInt64(0))
-        while withUnsafeMutableBytes(of: &bytes, { read(doorbell.read, $0.baseAddress, $0.count) }) > 0 {}
     }
 
     private static func now() -> UInt64 { monotonicNanoseconds() }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ControlSocket
 @testable import Forwarder
 
 /// The long options in `--help` (usageText), in the manual (docs/man/forwarder.8) and in the
@@ -28,7 +29,7 @@ final class OptionConsistencyTests: XCTestCase {
     func testCtlHelpAndManualListTheSameOptions() throws {
         let roff = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/man/forwarder.8"), encoding: .utf8)
         let control = try sections(of: roff, only: "CONTROL").replacingOccurrences(of: "\\-", with: "-")
-        let help = try longOptions(in: ControlCommand.usage)
+        let help = try longOptions(in: ControlCommandLine.usage)
         XCTAssertEqual(help, try longOptions(in: control).union(["help"]))
         XCTAssertTrue(help.isSuperset(of: ["control", "name", "json", "inside", "outside-port", "protocol"]), "\(help)")
     }

@@ -1,5 +1,6 @@
 import BufferCache
 import Configuration
+import ControlSocket
 import Telemetry
 import Nat44
 import PcapIO
@@ -164,7 +165,8 @@ struct Options {
                 case "capture-limit": o.captureLimit = try OptionValue.integer(flag, value, in: 1...100_000_000)
                 case "log-format":
                     o.logFormat = try OptionValue.choice(flag, value, "a format")
-                case "name": o.name = try ControlPath.name(flag, value)
+                case "name":
+                    do { o.name = try ControlPath.name(flag, value) } catch { throw ConfigurationError(error.message) }
                 case "control": o.control = value == "none" ? nil : .given(try OptionValue.path(flag, value))
                 case "user": user = try nonEmpty(flag, value)
                 case "group": group = try nonEmpty(flag, value)

@@ -1,4 +1,3 @@
-import ControlSocket
 import Nat44
 import Pipeline
 import ProcessControl
@@ -6,11 +5,15 @@ import Telemetry
 
 /// The control socket's answers for this run: the summary, and, in NAT mode, the workers'
 /// tables read and changed through their mailboxes, a bounded chunk per job.
-struct ControlService {
+public struct ControlService: Sendable {
     /// NAT mode: each worker's mailbox (in worker order) and the configuration.
-    struct Nat {
+    public struct Nat: Sendable {
         let mailboxes: [WorkerMailbox<NatProcessor>]
         let config: NatConfig
+        public init(mailboxes: [WorkerMailbox<NatProcessor>], config: NatConfig) {
+            self.mailboxes = mailboxes
+            self.config = config
+        }
     }
 
     /// Mappings per job: what one worker copies out between two bursts.
@@ -23,7 +26,12 @@ struct ControlService {
     let summary: @Sendable (_ text: Bool) -> [String]
     let nat: Nat?
 
-    func answer(_ request: ControlRequest) -> ControlAnswer {
+    public init(summary: @escaping @Sendable (_ text: Bool) -> [String], nat: Nat?) {
+        self.summary = summary
+        self.nat = nat
+    }
+
+    public func answer(_ request: ControlRequest) -> ControlAnswer {
         switch request {
         case .status(let text):
             return .lines(summary(text))

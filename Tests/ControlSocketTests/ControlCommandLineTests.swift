@@ -1,33 +1,12 @@
 import XCTest
-@testable import Forwarder
-import ControlSocket
 import Nat44
 import PacketFormats
+@testable import ControlSocket
 
-/// `--name`, `--control` and `forwarder ctl`'s command line.
-final class ControlCommandTests: XCTestCase {
-    func testNameAndControlOptions() throws {
-        var o = try parsedOptions("eth0 eth1")
-        XCTAssertEqual(o.name, "eth0-eth1")
-        XCTAssertEqual(o.control?.path(name: o.name), "/run/forwarder/eth0-eth1.sock")
-        o = try parsedOptions("eth0 eth1 --name gw")
-        XCTAssertEqual(o.control?.path(name: o.name), "/run/forwarder/gw.sock")
-        o = try parsedOptions("eth0 eth1 --name gw --control /tmp/x.sock")
-        XCTAssertEqual(o.control?.path(name: o.name), "/tmp/x.sock")
-        XCTAssertNil(try parsedOptions("eth0 eth1 --control none").control)
-        for bad in ["", ".hidden", "a/b", String(repeating: "n", count: 65), "sp ace"] {
-            XCTAssertThrowsError(try Options.build([.init(name: "in", value: "a"), .init(name: "out", value: "b"),
-                                                    .init(name: "name", value: bad)]), bad) { error in
-                XCTAssertTrue((error as? UsageError)?.message.hasPrefix("--name: '\(bad)' is not a name") ?? false, "\(error)")
-            }
-        }
-        XCTAssertThrowsError(try parsedOptions("a b --control /tmp/dir/")) { error in
-            XCTAssertEqual((error as? UsageError)?.message, "--control: '/tmp/dir/' is not a file path")
-        }
-    }
-
-    private func ctl(_ line: String) throws(UsageError) -> ControlCommand.Invocation? {
-        try ControlCommand.parse(line.split(separator: " ").map(String.init))
+/// `forwarder ctl`'s command line.
+final class ControlCommandLineTests: XCTestCase {
+    private func ctl(_ line: String) throws(ControlError) -> ControlCommandLine.Invocation? {
+        try ControlCommandLine.parse(line.split(separator: " ").map(String.init))
     }
 
     func testCtlCommandLines() throws {
@@ -55,15 +34,15 @@ final class ControlCommandTests: XCTestCase {
         ]
         for (line, expected) in bad {
             XCTAssertThrowsError(try ctl(line), line) { error in
-                XCTAssertTrue((error as? UsageError)?.message.contains(expected) ?? false, "\(line): \(error)")
+                XCTAssertTrue((error as? ControlError).map { $0.kind == .usage && $0.message.contains(expected) } ?? false, "\(line): \(error)")
             }
         }
     }
 
     func testSessionLinesForPeople() {
         let line = #"{"protocol":"tcp","inside":"10.0.0.2:80","outside":"203.0.113.1:8080","state":"established","forward":true,"expires_in":7439.6,"worker":1}"#
-        XCTAssertEqual(ControlCommand.text(line, for: .sessions(.init())),
+        XCTAssertEqual(ControlCommandLine.text(line, for: .sessions(.init())),
                        "tcp  10.0.0.2:80  ->  203.0.113.1:8080  established  expires 7440s  forward  worker 1")
-        XCTAssertEqual(ControlCommand.text(#"{"removed":3}"#, for: .sessions(.init(action: .flush))), "removed=3")
+        XCTAssertEqual(ControlCommandLine.text(#"{"removed":3}"#, for: .sessions(.init(action: .flush))), "removed=3")
     }
 }
