@@ -79,7 +79,7 @@ let package = Package(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
                            "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture",
-                           "ControlSocket"]
+                           "ControlSocket", "NatLog"]
         ),
         .executableTarget(
             name: "ForwarderBench",

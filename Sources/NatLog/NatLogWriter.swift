@@ -20,7 +20,10 @@ public final class NatLogWriter: @unchecked Sendable {
     }
 
     public let destination: Destination
-    private let lanes: [NatEventLane]
+    /// The destination as the reports name it: the path, or `syslog`.
+    public var name: String { if case .file(let path) = destination { path } else { "syslog" } }
+    /// One per worker, in worker order.
+    public let lanes: [NatEventLane]
     private let interval: Double
     private var fd: Int32
     private let wake: (read: Int32, write: Int32)

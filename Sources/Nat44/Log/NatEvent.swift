@@ -10,7 +10,7 @@ public struct NatEvent: Sendable, Equatable {
     public enum Reason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         /// Created by an inside host's first packet.
         case outbound
-        /// Created for a packet to a port forward.
+        /// Created for a packet to a port forward; removed: displaced by a forward's mapping.
         case forward
         case timeout, fin, rst, flush, reload, quota
         public var description: String {
@@ -71,4 +71,42 @@ public final class NatEventLane: @unchecked Sendable {
 
     /// Events lost to a full ring since the start.
     public var dropped: UInt64 { droppedCount.load(ordering: .relaxed) }
+}
+
+/// Where a gateway's mapping events go: nowhere (the default: one test of an optional per
+/// created or removed mapping, never per frame), or a lane to the NAT log's writer.
+struct NatEventSink {
+    var lane: NatEventLane?
+    var worker: UInt16 = 0
+    var outside: UInt32 = 0
+
+    @inline(__always)
+    func created(_ s: NatSession, now: UInt64) {
+        guard let lane else { return }
+        lane.record(event(.created, s.isForward ? .forward : .outbound, s, time: now))
+    }
+
+    /// `now` nil: the mapping timed out, and its expiry is when it ended. A timed-out TCP
+    /// mapping ended by FIN or RST (its transitory timeout ran out) says so.
+    @inline(__always)
+    func removed(_ s: NatSession, _ reason: NatEvent.Reason, now: UInt64?) {
+        guard let lane else { return }
+        var why = reason
+        if reason == .timeout && s.tcpState == .closing { why = .fin }
+        if reason == .timeout && s.tcpState == .closed { why = .rst }
+        lane.record(event(.removed, why, s, time: now ?? s.expires))
+    }
+
+    private func event(_ kind: NatEvent.Kind, _ reason: NatEvent.Reason, _ s: NatSession, time: UInt64) -> NatEvent {
+        NatEvent(time: time, kind: kind, reason: reason, proto: s.proto, worker: worker, insideAddress: s.inAddr,
+                 insidePort: s.inPort, outsideAddress: outside, outsidePort: s.extPort)
+    }
+}
+
+extension NatProcessor {
+    /// `--nat-log`: this worker's mapping events go to `lane`.
+    public mutating func logEvents(to lane: NatEventLane) {
+        gateway.events = NatEventSink(lane: lane, worker: UInt16(truncatingIfNeeded: gateway.share.index),
+                                      outside: gateway.sides.outside.address)
+    }
 }
