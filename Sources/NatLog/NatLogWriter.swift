@@ -49,6 +49,11 @@ public final class NatLogWriter: @unchecked Sendable {
         host = String(cString: name)
     }
 
+    /// A lane per worker, then as `init(destination:lanes:)`.
+    public convenience init(destination: Destination, workers: Int) throws(NatLogError) {
+        try self.init(destination: destination, lanes: (0..<workers).map { _ in NatEventLane() })
+    }
+
     public func start() {
         thread = JoinableThread(name: "fwd natlog") { [self] in run() }
     }

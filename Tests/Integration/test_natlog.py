@@ -14,8 +14,8 @@ import time
 import pytest
 
 from harness import forwarder_path
-from nat_support import (GW_OUTSIDE, HOST_A, HOST_B, TcpServer, UdpEcho, check_nat_prerequisites,
-                         nat_testbed, tcp_request, udp_exchange)
+from nat_support import (GW_OUTSIDE, HOST_A, HOST_B, TcpServer, UdpEcho, checked_nat_testbed,
+                         tcp_request, udp_exchange)
 
 UDP_FLOWS = 30
 TCP_FLOWS = 4
@@ -23,13 +23,10 @@ TCP_FLOWS = 4
 
 @pytest.fixture(scope="module")
 def bed():
-    problems = check_nat_prerequisites()
-    if problems:
-        pytest.fail("NAT testbed prerequisites missing:\n  " + "\n  ".join(problems), pytrace=False)
     with tempfile.TemporaryDirectory(prefix="fwd-natlog-") as d:
         log = os.path.join(d, "nat.log")
         sock = os.path.join(d, "gw.sock")
-        with nat_testbed(extra_args=["--nat-log", log, "--control", sock, "--timeout-udp", "2",
+        with checked_nat_testbed(["--nat-log", log, "--control", sock, "--timeout-udp", "2",
                                      "--timeout-tcp-transitory", "2"]) as b:
             b.log, b.sock = log, sock
             yield b

@@ -81,7 +81,9 @@ final class Runner {
         let natMailboxes: [WorkerMailbox<NatProcessor>]
         if case .vlanNat = mode { natMailboxes = (0..<workers).map { _ in WorkerMailbox() } } else { natMailboxes = [] }
         // `--nat-log`: opened now (a path that cannot be written is exit 1, and before `--user`).
-        let natLog = try openNatLog(workers: workers)
+        let natLog: NatLogWriter?
+        do throws(NatLogError) { natLog = try options.natLog.map { d throws(NatLogError) in try NatLogWriter(destination: d, workers: workers) } }
+        catch { throw RuntimeError(error.message) }
         reporter.natLog = natLog
         natLog?.start()
         // `--user`: the sockets and files are open and no thread is running yet (the drop is per thread).
@@ -232,16 +234,6 @@ final class Runner {
                     + "--control PATH in a writable directory, or --control none")
             }
             return nil
-        }
-    }
-
-    /// `--nat-log`: a lane per NAT worker and the writer that drains them.
-    private func openNatLog(workers: Int) throws(RuntimeError) -> NatLogWriter? {
-        guard let destination = options.natLog else { return nil }
-        do throws(NatLogError) {
-            return try NatLogWriter(destination: destination, lanes: (0..<workers).map { _ in NatEventLane() })
-        } catch {
-            throw RuntimeError(error.message)
         }
     }
 
