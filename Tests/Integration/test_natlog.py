@@ -26,7 +26,8 @@ def bed():
     with tempfile.TemporaryDirectory(prefix="fwd-natlog-") as d:
         log = os.path.join(d, "nat.log")
         sock = os.path.join(d, "gw.sock")
-        with checked_nat_testbed(["--nat-log", log, "--control", sock, "--timeout-udp", "2",
+        # A small table: the idle expiry sweep (256 slots per 100 ms tick) covers it in a second.
+        with checked_nat_testbed(["--nat-log", log, "--control", sock, "--max-sessions", "1024", "--timeout-udp", "2",
                                      "--timeout-tcp-transitory", "2"]) as b:
             b.log, b.sock = log, sock
             yield b
