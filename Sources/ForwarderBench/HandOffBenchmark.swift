@@ -166,14 +166,24 @@ extension PipelineBenchmark {
         let before = a.processor.counters + b.processor.counters
         let refills = a.allocator.counters.refills + b.allocator.counters.refills
         let flushes = a.allocator.counters.flushes + b.allocator.counters.flushes
-        let sentBefore = [a.inPort.sentCount, a.outPort.sentCount, b.inPort.sentCount, b.outPort.sentCount]
+        let sentBefore = sentCounts(a, b)
         let elapsed: UInt64
         do {
             elapsed = try timedPairLoop(&a, &b, budget: budget)
         } catch {
             benchFailure("\(label): \(error.message)")
         }
-        let sent = zip([a.inPort.sentCount, a.outPort.sentCount, b.inPort.sentCount, b.outPort.sentCount], sentBefore)
+        checkHandOffRound(a, b, variant, budget: budget, sentBefore: sentBefore, before: before, label: label)
+        return RoundResult(nsPerFrame: Double(elapsed) / Double(2 * budget), frames: 2 * budget,
+                           refills: a.allocator.counters.refills + b.allocator.counters.refills - refills,
+                           flushes: a.allocator.counters.flushes + b.allocator.counters.flushes - flushes)
+    }
+
+    /// A round's checks (`nat2`, `nat2-threads`): each frame came out of the port of its owner,
+    /// translated, and the gateways created, held and dropped nothing.
+    func checkHandOffRound(_ a: borrowing PairWorker, _ b: borrowing PairWorker, _ variant: HandedOff, budget: Int,
+                           sentBefore: [Int], before: NatCounters, label: String) {
+        let sent = zip(sentCounts(a, b), sentBefore)
             .map { $0 - $1 }
         let handed = variant == .all ? budget : budget / 2
         // IN of 0: inbound owned by 0; OUT of 0: outbound owned by 0; IN of 1, OUT of 1 likewise.
@@ -191,9 +201,11 @@ extension PipelineBenchmark {
             || after.udp.created != before.udp.created || after.arpRequestsSent != before.arpRequestsSent {
             benchFailure("\(label): the gateways dropped, held, created or generated something during the round")
         }
-        return RoundResult(nsPerFrame: Double(elapsed) / Double(2 * budget), frames: 2 * budget,
-                           refills: a.allocator.counters.refills + b.allocator.counters.refills - refills,
-                           flushes: a.allocator.counters.flushes + b.allocator.counters.flushes - flushes)
+    }
+
+    /// Frames sent so far out of (IN 0, OUT 0, IN 1, OUT 1).
+    func sentCounts(_ a: borrowing PairWorker, _ b: borrowing PairWorker) -> [Int] {
+        [a.inPort.sentCount, a.outPort.sentCount, b.inPort.sentCount, b.outPort.sentCount]
     }
 
     /// The timed loop: each worker's step in turn, until every frame offered has been sent (or

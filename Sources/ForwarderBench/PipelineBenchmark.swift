@@ -17,8 +17,13 @@ import Glibc
 /// (and, for NAT, came out translated), and stops the run if not.
 struct PipelineBenchmark {
     enum Mode: String, CaseIterable {
-        /// nat2: the NAT gateway as two workers with hand-off (`HandOffBenchmark.swift`).
+        /// nat2: the NAT gateway as two workers with hand-off (`HandOffBenchmark.swift`);
+        /// nat2-threads: the same on two threads (`ThreadedHandOffBenchmark.swift`), only when asked.
         case l2, vlan, nat, nat2
+        case nat2Threads = "nat2-threads"
+
+        /// What runs without `--mode`.
+        static let defaults: [Mode] = [.l2, .vlan, .nat, .nat2]
     }
 
     struct Options {
@@ -28,7 +33,7 @@ struct PipelineBenchmark {
         var rounds = defaultRounds
         /// Frames offered per round per worker (NAT: both directions together).
         var frames = defaultFrames
-        var modes: [Mode] = Mode.allCases
+        var modes: [Mode] = Mode.defaults
         var natFlows = [1, 10_000]
         var sizes = [64, 1514]
         var vlanMap = ["10:20"]
@@ -69,6 +74,8 @@ struct PipelineBenchmark {
         let flushesPerKiloframe: Double?
         /// nat2: which share of the frames lands on the worker that does not own it.
         var handedOff: HandedOff? = nil
+        /// nat2-threads: CPU ns per frame, both threads together.
+        var cpuSummary: Summary? = nil
     }
 
     /// What one round measured.
@@ -77,6 +84,8 @@ struct PipelineBenchmark {
         var frames: Int
         var refills: UInt64
         var flushes: UInt64
+        /// nat2-threads: both threads' CPU time per frame.
+        var cpuNsPerFrame: Double? = nil
     }
 
     let options: Options
@@ -99,6 +108,8 @@ struct PipelineBenchmark {
                     }
                 case .nat2:
                     rows += report(runHandOffCase(frameBytes: size))
+                case .nat2Threads:
+                    rows += report(runThreadedHandOffCase(frameBytes: size))
                 }
             }
         }
@@ -261,10 +272,17 @@ struct PipelineBenchmark {
                     ("rounds", "\(options.rounds)"), ("frames", "\(options.frames)"), ("burst", "\(options.burst)"),
                 ]
                 if let h = r.handedOff { fields += [("workers", "2"), ("handed_off", jsonString(h.rawValue))] }
+                if let c = r.cpuSummary {
+                    fields += [("threads", "2"), ("cpus", Self.threadedCPUs.map { jsonString("\($0.0),\($0.1)") } ?? "null"),
+                               ("cpu_ns_per_frame_median", fixed(c.median, 3)), ("cpu_ns_per_frame_min", fixed(c.min, 3)),
+                               ("cpu_ns_per_frame_max", fixed(c.max, 3))]
+                }
                 if options.json { print(jsonLine(fields)) }
                 if let file = jsonFile { fputs(jsonLine(fields) + "\n", file) }
             }
-            if !options.json {
+            if !options.json && r.cpuSummary != nil {
+                printThreadedRow(r)
+            } else if !options.json {
                 print(pad(r.mode.rawValue, 6) + pad("\(r.flows)", 7) + pad("\(r.frameBytes)", 7)
                       + pad(r.variant.allocator, 10) + pad(r.variant.preset ?? "-", 13)
                       + pad(fixed(s.median, 2), 10) + pad(fixed(s.min, 2) + "–" + fixed(s.max, 2), 17)
@@ -273,6 +291,22 @@ struct PipelineBenchmark {
         }
         fflush(nil)
         return rows
+    }
+
+    /// A nat2-threads row: wall and CPU ns per frame (its own columns, under a header of its own).
+    private func printThreadedRow(_ r: Row) {
+        if r.handedOff == HandedOff.allCases.first {
+            let cpus = Self.threadedCPUs.map { "pinned to CPUs \($0.0) and \($0.1)" } ?? "not pinned"
+            print("")
+            print("nat2-threads: the two workers on two threads, \(cpus); wall = first step to the later thread's last, "
+                  + "CPU = both threads' CPU time")
+            print(pad("mode", 14) + pad("flows", 7) + pad("bytes", 7) + pad("handed off", 12) + pad("wall ns/frame", 15)
+                  + pad("min–max", 17) + pad("CPU ns/frame", 14) + "min–max")
+        }
+        let s = r.summary, c = r.cpuSummary!
+        print(pad(r.mode.rawValue, 14) + pad("\(r.flows)", 7) + pad("\(r.frameBytes)", 7) + pad(r.handedOff!.rawValue, 12)
+              + pad(fixed(s.median, 2), 15) + pad(fixed(s.min, 2) + "–" + fixed(s.max, 2), 17)
+              + pad(fixed(c.median, 2), 14) + fixed(c.min, 2) + "–" + fixed(c.max, 2))
     }
 
     /// The table's last column: plain/cache, or nat2's share of frames handed off.

@@ -8,7 +8,7 @@ let usage = """
 usage: forwarder-bench alloc [--json] [--rounds N] [--pairs N] [--cache-preset kernel-2021|kernel-2025]
        forwarder-bench layout [--json] [--rounds N] [--pairs N]
        forwarder-bench pipeline [--json] [--json-out FILE] [--rounds N] [--frames N] [--quick]
-                                [--mode l2|vlan|nat|nat2[,...]] [--sizes N[,N...]] [--flows N[,N...]]
+                                [--mode l2|vlan|nat|nat2|nat2-threads[,...]] [--sizes N[,N...]] [--flows N[,N...]]
                                 [--vlan-map A:B] [--burst N]
 
   alloc     ns per get+put pair: cache, plain malloc/free and a naive Swift class, bursts of
@@ -21,7 +21,8 @@ usage: forwarder-bench alloc [--json] [--rounds N] [--pairs N] [--cache-preset k
             on one worker, --flows sessions, default 1 and 10000), nat2 (that gateway as two workers
             with hand-off, stepped in turn on the one thread, 10000 flows, the cache kernel-2021 only:
             every frame, or every other one, lands on the worker that does not own it; the two
-            alternate round by round); frame sizes --sizes (bytes
+            alternate round by round), nat2-threads (nat2 with each worker on its own thread, pinned to
+            CPUs 0 and 1; wall and CPU ns per frame; only when asked for); frame sizes --sizes (bytes
             without FCS, 60-1514, default 64,1514); allocators cache kernel-2021, cache kernel-2025
             and plain, alternating round by round within each case after an untimed warm-up round.
             --frames per round per allocator (default \(PipelineBenchmark.Options.defaultFrames); nat: both
@@ -114,7 +115,7 @@ case "pipeline":
             let v = args.value()
             for name in v.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let m = PipelineBenchmark.Mode(rawValue: String(name)) else {
-                    fail("--mode: '\(name)' is not one of l2, vlan, nat, nat2")
+                    fail("--mode: '\(name)' is not one of l2, vlan, nat, nat2, nat2-threads")
                 }
                 if !modes.contains(m) { modes.append(m) }
             }
