@@ -83,7 +83,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ForwarderBench",
-            dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44"]
+            dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "ProcessControl"]
         ),
         // The libFuzzer target (scripts/fuzz.sh builds it with -D FORWARDER_FUZZ -sanitize=fuzzer,address);
         // in the normal build a replay tool for fuzz inputs. Never links CMallocCounter (it breaks ASan).
