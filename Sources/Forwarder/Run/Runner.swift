@@ -24,6 +24,8 @@ final class Runner {
     private var natGroup: NatWorkerGroup?
     /// `--capture-drops`: every worker's drop sink.
     private var capture: DropCapture?
+    /// Why there is no control socket: warned once the start can no longer fail for another reason.
+    private var controlWarning: String?
 
     init(options: Options) { self.options = options }
 
@@ -93,6 +95,7 @@ final class Runner {
             do { try reporter.metrics?.write(Metrics.text(reporter.summary(stop: .running), startTime: reporter.startUnixTime, up: true)) }
             catch { throw RuntimeError("--metrics-file: \(error.message) (as user '\(target.user)': its directory must be writable by that user)") }
         }
+        if let controlWarning, !options.quiet { Log.warning(controlWarning) }
         for w in 0..<workers {
             switch mode {
             case .transparent:
@@ -224,15 +227,12 @@ final class Runner {
     /// (`/run/forwarder` is root's) a warning, and the forwarder runs without one.
     private func openControl() throws(RuntimeError) -> ControlListener? {
         guard let control = options.control else { return nil }
-        let path = control.path(name: options.name)
         do throws(ControlError) {
-            return try ControlListener(path: path, group: options.privileges.flatMap { $0.group == nil ? nil : $0.gid })
+            return try ControlListener(path: control.path(name: options.name), group: options.privileges.flatMap { $0.group == nil ? nil : $0.gid })
         } catch {
             if error.kind == .inUse || control != .standard { throw RuntimeError("--control: " + error.message) }
-            if !options.quiet {
-                Log.warning("no control socket (\(error.message)): forwarder ctl cannot reach this forwarder; give "
-                    + "--control PATH in a writable directory, or --control none")
-            }
+            controlWarning = "no control socket (\(error.message)): forwarder ctl cannot reach this forwarder; give "
+                + "--control PATH in a writable directory, or --control none"
             return nil
         }
     }
