@@ -5,8 +5,9 @@ public enum PollMode: Sendable, Equatable, CustomStringConvertible {
     /// the kernel has to wake the worker for the first frame after a pause (a scheduler
     /// wake-up, tens of microseconds on a loaded machine).
     case wait
-    /// Never sleep: poll the sockets (and the hand-off lanes) in a loop. Lowest latency, a
-    /// whole core per worker at all times.
+    /// Never sleep: poll the sockets (and the hand-off lanes) in a loop, with a sched_yield
+    /// after each empty pass (another thread ready on the core runs first). Lowest latency, a
+    /// whole core per worker at all times when nothing else wants it.
     case busy
     /// Keep polling for `microseconds` after the last frame, then sleep as `wait` does.
     case adaptive(microseconds: Int)
@@ -56,7 +57,8 @@ public enum PollMode: Sendable, Equatable, CustomStringConvertible {
 /// sleeps in poll() it was woken from (each a scheduler wake-up on the way to the next frame).
 public struct PollCounters: Sendable, Equatable {
     /// Nanoseconds of passes that received nothing while the worker kept polling (`busy`, and
-    /// `adaptive` within its spin): CPU traded for latency.
+    /// `adaptive` within its spin): CPU traded for latency. Wall time: it includes what other
+    /// threads ran of it after the worker yielded.
     public var busyNanoseconds: UInt64 = 0
     /// Passes that received nothing while the worker kept polling.
     public var emptyPolls: UInt64 = 0

@@ -158,10 +158,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
                 if largestBurst >= settings.burst { continue }
                 if largestBurst > 0 { lastFrame = now }
                 if spin.map({ now &- lastFrame < $0 }) ?? true {
-                    if largestBurst == 0 {
-                        emptySince = now
-                        waiting.emptyPolls &+= 1
-                    }
+                    if largestBurst == 0 { pollAgain(since: now, emptySince: &emptySince) }
                 } else {
                     sleep(&fds)
                 }
@@ -171,6 +168,17 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
             stop.store(true, ordering: .relaxed)
             throw error
         }
+    }
+
+    /// After an empty pass, when the worker goes on polling: counts it, and lets another
+    /// thread that is ready on this core run first (sched_yield): a spinning worker then shares
+    /// its core with the other direction's worker or a process instead of holding it for a
+    /// whole time slice, and costs one system call per pass when it is alone.
+    @inline(never)
+    private mutating func pollAgain(since now: UInt64, emptySince: inout UInt64) {
+        emptySince = now
+        waiting.emptyPolls &+= 1
+        sched_yield()
     }
 
     /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
