@@ -71,12 +71,15 @@ let package = Package(
         // The control socket (`--control`, `forwarder ctl`): one JSON request per line, answers
         // made a chunk at a time, served by a thread of its own; the client.
         .target(name: "ControlSocket", dependencies: ["Nat44", "PacketFormats", "Pipeline", "ProcessControl", "Telemetry"]),
+        // `--nat-log`: the NAT's mapping events, drained from the workers' lanes by a thread of
+        // its own into a JSON-lines file or the local syslog socket (RFC 5424).
+        .target(name: "NatLog", dependencies: ["Nat44", "PacketFormats", "Telemetry", "ProcessControl"]),
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
                            "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture",
-                           "ControlSocket"]
+                           "ControlSocket", "NatLog"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -109,6 +112,7 @@ let package = Package(
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "ControlSocketTests", dependencies: ["ControlSocket", "Nat44", "PacketFormats"]),
+        .testTarget(name: "NatLogTests", dependencies: ["NatLog", "Nat44", "PacketFormats"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "ProcessControlTests", dependencies: ["ProcessControl", "VethFixtures"]),
         .testTarget(name: "PcapngCaptureTests", dependencies: ["PcapngCapture", "Pipeline"]),

@@ -69,6 +69,8 @@ struct NatGateway: ~Copyable {
     var output: NatOutputRing
     var icmpLimiter: ICMPRateLimiter
     var counters = NatCounters()
+    /// `--nat-log`: where created and removed mappings are recorded (nowhere by default).
+    var events = NatEventSink()
 
     /// This gateway's worker and external port share; `.single` for the one-worker gateway.
     let share: NatWorkerShare

@@ -86,6 +86,11 @@ public struct Metrics {
 
         if let n = s.totals.nat { nat(n) }
 
+        if let l = s.natLog {
+            out.counter("forwarder_nat_log_written_total", "NAT mapping events written to --nat-log.", l.written)
+            out.counter("forwarder_nat_log_dropped_total", "NAT mapping events lost: a worker's lane was full, or a write failed.",
+                        l.dropped)
+        }
         if let c = s.capture {
             out.counter("forwarder_capture_written_total", "Dropped frames written to the --capture-drops file.", c.written)
             out.counter("forwarder_capture_skipped_total", "Dropped frames not written: past --capture-limit.", c.skipped)

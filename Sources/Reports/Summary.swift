@@ -16,6 +16,9 @@ public struct Summary {
     public let stop: StopReason
     /// The drop capture's counts (`--capture-drops`), nil without one.
     public var capture: DropCapture.Counts? = nil
+    /// The NAT log's counts (`--nat-log`), nil without one: events written, and lost (a full
+    /// lane, a failed write).
+    public var natLog: (destination: String, written: UInt64, dropped: UInt64)? = nil
     /// Each worker's counters; `totals` is their sum.
     public var workers: [WorkerSnapshot] = []
     /// The AF_XDP sockets' counters, nil with pcap.
@@ -73,6 +76,7 @@ public struct Summary {
         if let c = capture, let path = run.captureDrops {
             lines.append("  drop capture \(path): \(c.written) frames written, \(c.skipped) skipped (--capture-limit \(run.captureLimit))")
         }
+        if let l = natLog { lines.append("  nat log \(l.destination): \(l.written) events written, \(l.dropped) lost") }
         return lines
     }
 
@@ -140,6 +144,13 @@ public struct Summary {
             root.add("capture", o)
         } else {
             root.addNull("capture")
+        }
+        if let l = natLog {
+            var o = JSONObject()
+            o.add("destination", l.destination)
+            o.add("written", l.written)
+            o.add("dropped", l.dropped)
+            root.add("nat_log", o)
         }
         return root.text
     }

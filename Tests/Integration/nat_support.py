@@ -155,6 +155,17 @@ def nat_testbed(extra_args=(), queues=1):
         bed.teardown()
 
 
+@contextlib.contextmanager
+def checked_nat_testbed(extra_args=()):
+    """nat_testbed after check_nat_prerequisites (a missing prerequisite fails the test)."""
+    import pytest
+    problems = check_nat_prerequisites()
+    if problems:
+        pytest.fail("NAT testbed prerequisites missing:\n  " + "\n  ".join(problems), pytrace=False)
+    with nat_testbed(extra_args) as bed:
+        yield bed
+
+
 # ---------------------------------------------------------------------------------------------
 # Sockets and servers inside the namespaces (a socket keeps the namespace it was created in)
 

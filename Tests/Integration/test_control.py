@@ -14,8 +14,8 @@ import tempfile
 import pytest
 
 from harness import Forwarder, forwarder_path
-from nat_support import (GW_OUTSIDE, HOST_A, HOST_B, TcpServer, UdpEcho, check_nat_prerequisites,
-                         nat_testbed, tcp_request, udp_exchange)
+from nat_support import (GW_OUTSIDE, HOST_A, HOST_B, TcpServer, UdpEcho, checked_nat_testbed,
+                         tcp_request, udp_exchange)
 
 UDP_FLOWS = 20
 TCP_FLOWS = 3
@@ -24,12 +24,9 @@ UDP_PORT, TCP_PORT = 7001, 7002
 
 @pytest.fixture(scope="module")
 def bed():
-    problems = check_nat_prerequisites()
-    if problems:
-        pytest.fail("NAT testbed prerequisites missing:\n  " + "\n  ".join(problems), pytrace=False)
     with tempfile.TemporaryDirectory(prefix="fwd-control-") as d:
         sock = os.path.join(d, "gw.sock")
-        with nat_testbed(extra_args=["--control", sock]) as b:
+        with checked_nat_testbed(["--control", sock]) as b:
             b.sock = sock
             yield b
 

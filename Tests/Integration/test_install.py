@@ -326,6 +326,12 @@ def test_completion(installed, testbed, framework):
     assert sorted(_complete(["--log-format", ""])) == ["json", "text"]
     assert sorted(_complete(["--log-format="])) == ["json", "text"]
     assert _complete(["--alloc=pl"]) == ["plain"]
+    # forwarder ctl: its commands, sessions' actions and filters.
+    assert "ctl" in _complete(["c"])
+    assert sorted(_complete(["ctl", ""])) == ["forwards", "neighbours", "reload", "sessions", "status"]
+    assert sorted(_complete(["ctl", "sessions", ""])) == ["delete", "flush", "list"]
+    assert sorted(_complete(["ctl", "sessions", "--pro"])) == ["--protocol"]
+    assert sorted(_complete(["ctl", "sessions", "--protocol", ""])) == ["icmp", "tcp", "udp"]
     # Interfaces for IN and OUT (positional, and --in/--out), none after both are given.
     first = _complete([testbed.prefix])
     assert sorted(first) == sorted([testbed.in_if, testbed.out_if]), first

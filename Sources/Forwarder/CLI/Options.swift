@@ -3,6 +3,7 @@ import Configuration
 import ControlSocket
 import Telemetry
 import Nat44
+import NatLog
 import PcapIO
 import PacketFilter
 import Pipeline
@@ -84,6 +85,8 @@ struct Options {
     var xdpExcludedBy: String?
     /// `--name`: this forwarder among others on the host (its control socket's name).
     var name = ""
+    /// `--nat-log`: where the NAT's mapping events go; nil for nowhere.
+    var natLog: NatLogWriter.Destination?
     /// `--control`: the control socket's path; nil with `--control none`.
     var control: ControlPath? = .standard
 
@@ -176,6 +179,7 @@ struct Options {
                 case "name":
                     do { o.name = try ControlPath.name(flag, value) } catch { throw ConfigurationError(error.message) }
                 case "control": o.control = value == "none" ? nil : .given(try OptionValue.path(flag, value))
+                case "nat-log": o.natLog = NatLogWriter.Destination(try OptionValue.path(flag, value))
                 case "user": user = try nonEmpty(flag, value)
                 case "group": group = try nonEmpty(flag, value)
                 case "vlan-map": vlanMaps.append(value)
@@ -233,6 +237,9 @@ struct Options {
         }
         if seen.contains("capture-limit") && o.captureDrops == nil {
             throw UsageError("--capture-limit only applies with --capture-drops")
+        }
+        if o.natLog != nil && !vlanNat {
+            throw UsageError("--nat-log only applies with --vlan-nat")
         }
         if seen.contains("nat-steering") && !vlanNat {
             throw UsageError("--nat-steering only applies with --vlan-nat")

@@ -80,6 +80,8 @@ VLAN NAT gateway (IN = inside, OUT = outside; see docs/nat.md):
   --max-sessions N          [131072]
   --timeout-udp S, --timeout-tcp S, --timeout-tcp-transitory S, --timeout-icmp S
                             [300, 7440, 240, 60]
+  --nat-log FILE|syslog     a line per mapping created and removed: JSON lines appended to FILE,
+                            or RFC 5424 to the local syslog socket
 
 Output:
   --duration SECONDS        stop by itself

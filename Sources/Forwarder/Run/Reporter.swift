@@ -4,6 +4,7 @@ import PcapngCapture
 import Pipeline
 import ProcessControl
 import Reports
+import NatLog
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,6 +24,8 @@ final class Reporter: @unchecked Sendable {
     let startTime: UInt64
     let startUnixTime: Double
     private let workers: () -> [WorkerSnapshot]
+    /// `--nat-log`'s writer, for its counts.
+    var natLog: NatLogWriter?
     /// The last metrics write failed (warned once until one succeeds again).
     private var metricsFailing = false
     /// The control socket's thread asks for summaries too: one at a time (libpcap accumulates
@@ -79,6 +82,7 @@ final class Reporter: @unchecked Sendable {
         s.workers = perWorker
         s.xdp = report.xdp
         s.capture = capture?.counts
+        s.natLog = natLog.map { ($0.name, $0.written, $0.dropped) }
         return s
     }
 

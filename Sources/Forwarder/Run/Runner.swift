@@ -4,6 +4,7 @@ import ControlSocket
 import ProcessControl
 import Reports
 import Nat44
+import NatLog
 import PcapIO
 import PcapngCapture
 import Pipeline
@@ -79,6 +80,12 @@ final class Runner {
         capture = reporter.capture
         let natMailboxes: [WorkerMailbox<NatProcessor>]
         if case .vlanNat = mode { natMailboxes = (0..<workers).map { _ in WorkerMailbox() } } else { natMailboxes = [] }
+        // `--nat-log`: opened now (a path that cannot be written is exit 1, and before `--user`).
+        let natLog: NatLogWriter?
+        do throws(NatLogError) { natLog = try options.natLog.map { d throws(NatLogError) in try NatLogWriter(destination: d, workers: workers) } }
+        catch { throw RuntimeError(error.message) }
+        reporter.natLog = natLog
+        natLog?.start()
         // `--user`: the sockets and files are open and no thread is running yet (the drop is per thread).
         if let target = options.privileges {
             do throws(PrivilegeError) { try Privileges.drop(to: target) } catch { throw RuntimeError(error.message) }
@@ -101,7 +108,9 @@ final class Runner {
                 natGroup = group
                 start(worker: w, inputs: [.inside, .outside], ports, pool, nat: { $0 }, handOff: group.endpoint(w),
                       mailbox: natMailboxes[w]) {
-                    group.processor(config: config, worker: w)
+                    var processor = group.processor(config: config, worker: w)
+                    if let natLog { processor.logEvents(to: natLog.lanes[w]) }
+                    return processor
                 }
             }
         }
@@ -121,6 +130,7 @@ final class Runner {
         // The control socket goes first: its requests would wait for workers that are stopping.
         control?.stop()
         for t in threads { t.join() }
+        natLog?.stop()
         capture?.close()
         let summary = reporter.summary(stop: failure.message.map { .error($0) } ?? StopReason.now)
         // AF_XDP: the sockets close and the XDP programs come off before anything is printed: by

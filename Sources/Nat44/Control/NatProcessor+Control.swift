@@ -65,6 +65,7 @@ extension NatProcessor {
             gateway.sessions.remove(i)
             gateway.counters[s.proto].active &-= 1
             gateway.counters[s.proto].flushed &+= 1
+            gateway.events.removed(s, .flush, now: monotonicNanoseconds())
             removed += 1
         }
         return removed

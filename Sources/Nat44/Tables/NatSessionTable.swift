@@ -98,7 +98,7 @@ struct NatSessionTable: ~Copyable {
     }
 
     /// Examines up to `budget` slots from the rotating cursor and reclaims the expired sessions.
-    mutating func expire(now: UInt64, budget: Int) -> ExpiredSessions {
+    mutating func expire(now: UInt64, budget: Int, removing: (NatSession) -> Void = { _ in }) -> ExpiredSessions {
         var expired = ExpiredSessions()
         for _ in 0..<Swift.max(0, Swift.min(budget, capacity)) {
             guard let i = table.advanceCursor(), table[i].expires <= now else { continue }
@@ -107,6 +107,7 @@ struct NatSessionTable: ~Copyable {
             case .udp: expired.udp += 1
             case .icmp: expired.icmp += 1
             }
+            removing(table[i])
             remove(i)
         }
         return expired

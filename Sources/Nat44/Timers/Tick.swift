@@ -18,7 +18,7 @@ extension NatGateway {
 
     /// Reclaims the expired sessions among `budget` slots from the table's cursor.
     mutating func expireSessions(now: UInt64, budget: Int) {
-        let expired = sessions.expire(now: now, budget: budget)
+        let expired = sessions.expire(now: now, budget: budget) { [events] in events.removed($0, .timeout, now: nil) }
         countExpired(.tcp, expired.tcp)
         countExpired(.udp, expired.udp)
         countExpired(.icmp, expired.icmp)

@@ -96,7 +96,7 @@ extension NatGateway {
             return .portsExhausted
         }
         let state = initialState(key.proto, l4: l4, outbound: true)
-        return .session(insertSession(NatSession(inAddr: key.address, inPort: key.port, extPort: ext, proto: key.proto,
+        return .session(insertSession(now: now, NatSession(inAddr: key.address, inPort: key.port, extPort: ext, proto: key.proto,
                                                  tcpState: state, isForward: isForward,
                                                  expires: now &+ timers.idle(key.proto, state))))
     }
@@ -112,10 +112,10 @@ extension NatGateway {
         // so reuse the existing one when it is the forward's.
         if let existing = sessions.find(SessionKey(proto: proto, address: f.internalAddress.value, port: f.internalPort)) {
             if sessions[existing].extPort == f.externalPort { return existing }
-            reclaim(existing)
+            reclaim(existing, because: .forward, now: now)
         }
         let state = initialState(proto, l4: l4, outbound: false)
-        return insertSession(NatSession(inAddr: f.internalAddress.value, inPort: f.internalPort, extPort: f.externalPort,
+        return insertSession(now: now, NatSession(inAddr: f.internalAddress.value, inPort: f.internalPort, extPort: f.externalPort,
                                         proto: proto, tcpState: state, isForward: true,
                                         expires: now &+ timers.idle(proto, state)))
     }
@@ -124,10 +124,11 @@ extension NatGateway {
         proto == .tcp ? NatTCPState.initial(flags: l4.readU8(TCPFlags.offset), outbound: outbound) : .none
     }
 
-    private mutating func insertSession(_ session: NatSession) -> SessionIndex {
+    private mutating func insertSession(now: UInt64, _ session: NatSession) -> SessionIndex {
         let s = sessions.insert(session)
         counters[session.proto].created &+= 1
         counters[session.proto].active &+= 1
+        events.created(session, now: now)
         return s
     }
 
@@ -141,10 +142,11 @@ extension NatGateway {
 
     /// Removes a session found expired (or displaced by a forward's), counted as expired.
     @inline(never)
-    mutating func reclaim(_ s: SessionIndex) {
-        let proto = sessions[s].proto
+    mutating func reclaim(_ s: SessionIndex, because reason: NatEvent.Reason = .timeout, now: UInt64? = nil) {
+        let session = sessions[s]
         sessions.remove(s)
-        countExpired(proto, 1)
+        countExpired(session.proto, 1)
+        events.removed(session, reason, now: now)
     }
 
     mutating func countExpired(_ proto: NatProtocol, _ n: Int) {
