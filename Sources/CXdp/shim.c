@@ -44,6 +44,7 @@ typedef struct {
     int kick;
     int gone;                      // ENXIO seen: the kernel unbound the socket (interface deleted)
     uint32_t empty;                // empty RX polls, for the periodic liveness check
+    int wake_when_empty;           // recvfrom on every empty RX poll (it drives the kernel's busy poll)
     uint64_t rx_frames, tx_frames, tx_copied, tx_completed, recycled, filtered, kick_errors;
 } side_t;
 
@@ -322,6 +323,29 @@ int cxdp_mode(const cxdp_pair *p, int side) { return p && (side == 0 || side == 
 int cxdp_zero_copy(const cxdp_pair *p) { return p ? p->zero_copy : 0; }
 void cxdp_set_tx_kick(cxdp_pair *p, int side, int on) { if (p && (side == 0 || side == 1)) p->side[side].kick = on; }
 
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+int cxdp_set_busy_poll_option(cxdp_pair *p, int side, int option, int value) {
+    if (p == NULL || (side != 0 && side != 1) || p->side[side].fd < 0) return EBADF;
+    int name;
+    switch (option) {
+    case CXDP_BUSY_POLL: name = SO_BUSY_POLL; break;
+    case CXDP_PREFER_BUSY_POLL: name = SO_PREFER_BUSY_POLL; break;
+    case CXDP_BUSY_POLL_BUDGET: name = SO_BUSY_POLL_BUDGET; break;
+    default: return EINVAL;
+    }
+    return setsockopt(p->side[side].fd, SOL_SOCKET, name, &value, sizeof value) == 0 ? 0 : errno;
+}
+
+void cxdp_set_wake_when_empty(cxdp_pair *p, int side, int on) {
+    if (p && (side == 0 || side == 1)) p->side[side].wake_when_empty = on;
+}
+
 // ---------------------------------------------------------------------------------------
 // Bursts
 
@@ -354,8 +378,9 @@ int cxdp_rx_frames(cxdp_pair *p, int side, int n, uint64_t *frames, uint32_t *of
     kick(p, &p->side[side ^ 1]);
     refill(p, s);
     // An empty ring: wake the kernel if the fill ring asks, and every 8th time anyway, which is
-    // also how a socket the kernel unbound (its interface deleted: ENXIO) is noticed.
-    if (got == 0 && (xsk_ring_prod__needs_wakeup(&s->fq) || (++s->empty & 7) == 0)
+    // also how a socket the kernel unbound (its interface deleted: ENXIO) is noticed; every time
+    // when busy polling (the syscall is where the kernel polls the device for us).
+    if (got == 0 && (s->wake_when_empty || xsk_ring_prod__needs_wakeup(&s->fq) || (++s->empty & 7) == 0)
         && recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 && (errno == ENXIO || errno == ENODEV)) {
         s->gone = ENXIO;
         clinux_set_err(err, errlen, "the interface is gone (the kernel unbound the AF_XDP socket: %s)", strerror(errno));

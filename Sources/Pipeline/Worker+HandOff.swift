@@ -14,7 +14,10 @@ extension Worker where A: ~Copyable, P: ~Copyable, IO: ~Copyable {
             guard endpoint.mesh.prepareToSleep(endpoint.index) else { return }
         }
         let timeout = processor.idleTimeoutMilliseconds
+        let start = monotonicNanoseconds()
         _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+        waiting.wakeUps &+= 1
+        waiting.sleepNanoseconds &+= monotonicNanoseconds() &- start
         if let endpoint { endpoint.mesh.wake(endpoint.index) }
     }
 

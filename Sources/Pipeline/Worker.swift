@@ -9,8 +9,8 @@ import Glibc
 public struct WorkerSettings: Sendable {
     /// Frames per RX burst and per sendmmsg.
     public var burst = 32
-    /// Spin instead of sleeping in poll() when idle.
-    public var busyPoll = false
+    /// How the worker waits when no frames come (`--poll`): sleep, spin, or spin a while then sleep.
+    public var poll = PollMode.wait
     /// Largest IP MTU of each port (index `Side.rawValue`); a frame bigger than this plus its
     /// link header is dropped as oversize rather than handed to a send that would fail.
     public var mtu: (Int, Int) = (1500, 1500)
@@ -58,6 +58,8 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     private var doneCount = 0
     private let doneCapacity: Int
     private var lastPublish: UInt64 = 0
+    /// What waiting cost this worker (`PollCounters`), published with the other counters.
+    var waiting = PollCounters()
     private var lastOversizeWarning: UInt64 = 0
 
     /// Hand-off (several workers sharing state, NAT): this worker's place among the others,
@@ -130,7 +132,9 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
 
     // MARK: the loop
 
-    /// Runs until `stop` is set; `wakeDescriptor` becomes readable when it is.
+    /// Runs until `stop` is set; `wakeDescriptor` becomes readable when it is. After a pass
+    /// that found less than a full burst the worker sleeps in poll() or keeps polling, as
+    /// `settings.poll` says; either way the stop flag is read before every pass.
     public mutating func run(stop: borrowing Atomic<Bool>, wakeDescriptor: Int32) throws(PortError) {
         var fds = [pollfd(fd: pollDescriptor(inputSides.0), events: Int16(POLLIN), revents: 0)]
         if inputCount == 2 { fds.append(pollfd(fd: pollDescriptor(inputSides.1), events: Int16(POLLIN), revents: 0)) }
@@ -138,18 +142,47 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         if let endpoint { fds.append(pollfd(fd: endpoint.mesh.doorbell(endpoint.index), events: Int16(POLLIN), revents: 0)) }
         if let mailbox { fds.append(pollfd(fd: mailbox.descriptor, events: Int16(POLLIN), revents: 0)) }
         defer { finish() }
+        // nil: poll forever (busy); 0: sleep at once (wait).
+        let spin = settings.poll.spinNanoseconds
+        var lastFrame: UInt64 = 0
+        // The start of the previous pass when it found nothing and the worker went on polling
+        // (0 otherwise): that pass's time is busy-poll time.
+        var emptySince: UInt64 = 0
         do {
             while !stop.load(ordering: .relaxed) {
-                let largestBurst = try step(now: monotonicNanoseconds())
-                // A full burst means more may be waiting: go again at once. Otherwise sleep in
-                // poll(): an RX attempt on an empty ring costs libpcap a poll() of its own anyway.
-                if largestBurst < settings.burst && !settings.busyPoll { sleep(&fds) }
+                let now = monotonicNanoseconds()
+                if emptySince != 0 {
+                    waiting.busyNanoseconds &+= now &- emptySince
+                    emptySince = 0
+                }
+                let largestBurst = try step(now: now)
+                // A full burst means more may be waiting: go again at once. Otherwise poll on
+                // within the spin, or sleep in poll(): an RX attempt on an empty ring costs
+                // libpcap a poll() of its own anyway.
+                if largestBurst >= settings.burst { continue }
+                if largestBurst > 0 { lastFrame = now }
+                if spin.map({ now &- lastFrame < $0 }) ?? true {
+                    if largestBurst == 0 { pollAgain(since: now, emptySince: &emptySince) }
+                } else {
+                    sleep(&fds)
+                }
             }
         } catch {
             // The other workers stop too (a worker that is gone cannot take its hand-offs).
             stop.store(true, ordering: .relaxed)
             throw error
         }
+    }
+
+    /// After an empty pass, when the worker goes on polling: counts it, and lets another
+    /// thread that is ready on this core run first (sched_yield): a spinning worker then shares
+    /// its core with the other direction's worker or a process instead of holding it for a
+    /// whole time slice, and costs one system call per pass when it is alone.
+    @inline(never)
+    private mutating func pollAgain(since now: UInt64, emptySince: inout UInt64) {
+        emptySince = now
+        waiting.emptyPolls &+= 1
+        sched_yield()
     }
 
     /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
@@ -368,7 +401,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     private mutating func publish(now: UInt64) {
         lastPublish = now
         slot.publish(WorkerStats(directions: (directions[0], directions[1]), allocator: allocator.counters,
-                                 processor: processor.counters, handOffs: handOffs))
+                                 processor: processor.counters, handOffs: handOffs, poll: waiting))
     }
 
     /// Sends what is queued, returns every head this worker holds and publishes the final

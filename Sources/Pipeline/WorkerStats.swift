@@ -9,13 +9,15 @@ public struct WorkerStats<Processor: Sendable>: Sendable {
     public var allocator: AllocatorCounters
     public var processor: Processor
     public var handOffs: HandOffCounters
+    public var poll: PollCounters
 
     public init(directions: (DirectionCounters, DirectionCounters), allocator: AllocatorCounters, processor: Processor,
-                handOffs: HandOffCounters = HandOffCounters()) {
+                handOffs: HandOffCounters = HandOffCounters(), poll: PollCounters = PollCounters()) {
         self.directions = directions
         self.allocator = allocator
         self.processor = processor
         self.handOffs = handOffs
+        self.poll = poll
     }
 }
 

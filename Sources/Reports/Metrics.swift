@@ -82,6 +82,8 @@ public struct Metrics {
             out.gauge("forwarder_pool_high_water", "Shared pool: most heads out of the pool at once.", Double(p.highWater))
         }
 
+        poll(s.totals.poll, mode: o.poll)
+
         if let n = s.totals.nat { nat(n) }
 
         if let l = s.natLog {
@@ -93,6 +95,20 @@ public struct Metrics {
             out.counter("forwarder_capture_written_total", "Dropped frames written to the --capture-drops file.", c.written)
             out.counter("forwarder_capture_skipped_total", "Dropped frames not written: past --capture-limit.", c.skipped)
         }
+    }
+
+    /// What waiting for frames cost, summed over the workers (`--poll`); times in microseconds
+    /// (integer counters).
+    private mutating func poll(_ p: PollCounters, mode: String) {
+        out.gauge("forwarder_poll_info", "Constant 1, labelled with the --poll mode (wait, busy or adaptive:USEC).", 1,
+                  ["mode": mode])
+        out.counter("forwarder_poll_busy_microseconds_total",
+                    "Time spent in passes that found no frame while the worker kept polling (busy, adaptive's spin).",
+                    p.busyNanoseconds / 1000)
+        out.counter("forwarder_poll_empty_polls_total", "Passes that found no frame while the worker kept polling.", p.emptyPolls)
+        out.counter("forwarder_poll_wakeups_total", "Times a worker slept in poll() and was woken.", p.wakeUps)
+        out.counter("forwarder_poll_sleep_microseconds_total", "Time the workers spent in poll(), asleep or waking up.",
+                    p.sleepNanoseconds / 1000)
     }
 
     private mutating func nat(_ n: NatCounters) {

@@ -19,6 +19,8 @@ public struct RunDescription: Sendable {
     /// `--capture-drops` and `--capture-limit`.
     public var captureDrops: String?
     public var captureLimit: Int
+    /// `--poll` as given: "wait", "busy" or "adaptive:USEC".
+    public var poll = "wait"
 
     public init(version: String, inName: String, outName: String, oneWay: Bool, mode: String, allocator: String,
                 cachePreset: String, remoteFrees: String, burst: Int, debugHeads: Bool, filter: String?, captureDrops: String?,

@@ -11,17 +11,21 @@ public struct Snapshot {
     /// The NAT gateways' counters in `--vlan-nat` mode (each worker owns one).
     public var nat: NatCounters?
     public var handOffs = HandOffCounters()
+    /// What waiting for frames cost (`--poll`): busy-poll time and wake-ups.
+    public var poll = PollCounters()
 
     public init(directions: (DirectionCounters, DirectionCounters) = (DirectionCounters(), DirectionCounters()),
-                allocator: AllocatorCounters = AllocatorCounters(), nat: NatCounters? = nil, handOffs: HandOffCounters = HandOffCounters()) {
-        (self.directions, self.allocator, self.nat, self.handOffs) = (directions, allocator, nat, handOffs)
+                allocator: AllocatorCounters = AllocatorCounters(), nat: NatCounters? = nil, handOffs: HandOffCounters = HandOffCounters(),
+                poll: PollCounters = PollCounters()) {
+        (self.directions, self.allocator, self.nat, self.handOffs, self.poll) = (directions, allocator, nat, handOffs, poll)
     }
 
     public static func + (a: Snapshot, b: Snapshot) -> Snapshot {
         var nat = a.nat ?? b.nat
         if let x = a.nat, let y = b.nat { nat = x + y }
         return Snapshot(directions: (a.directions.0 + b.directions.0, a.directions.1 + b.directions.1),
-                        allocator: a.allocator + b.allocator, nat: nat, handOffs: a.handOffs + b.handOffs)
+                        allocator: a.allocator + b.allocator, nat: nat, handOffs: a.handOffs + b.handOffs,
+                        poll: a.poll + b.poll)
     }
 }
 

@@ -71,6 +71,7 @@ public struct Summary {
             lines.append("  plain allocator: \(a.gets) heads allocated, \(a.puts) freed, \(a.refillFailures) failures")
         }
         if let nat = totals.nat { lines += nat.summaryLines }
+        lines.append(pollLine(totals.poll))
         if workers.count > 1 || totals.handOffs != HandOffCounters() { lines += workerLines() }
         if let c = capture, let path = run.captureDrops {
             lines.append("  drop capture \(path): \(c.written) frames written, \(c.skipped) skipped (--capture-limit \(run.captureLimit))")
@@ -131,6 +132,7 @@ public struct Summary {
         root.add("allocator", allocator)
         if let p = pool { root.add("cache", cacheJSON(totals.allocator, p)) } else { root.addNull("cache") }
         if let nat = totals.nat { root.add("nat", natJSON(nat)) } else { root.addNull("nat") }
+        root.add("poll", pollJSON(totals.poll))
         root.add("remote_frees_policy", run.remoteFrees)
         root.add("workers", workers.map(workerJSON))
         if let c = capture, let path = run.captureDrops {
@@ -182,6 +184,23 @@ public struct Summary {
         return o
     }
 
+    /// `  poll (adaptive:100): busy-poll 0.412 s (81234 empty polls), 5321 wake-ups (9.876 s in poll())`
+    private func pollLine(_ p: PollCounters) -> String {
+        "  poll (\(run.poll)): busy-poll \(formatFixed(Double(p.busyNanoseconds) / 1e9, 3)) s (\(p.emptyPolls) empty polls), "
+            + "\(p.wakeUps) wake-ups (\(formatFixed(Double(p.sleepNanoseconds) / 1e9, 3)) s in poll())"
+    }
+
+    /// The JSON `poll` object: the mode and what waiting cost, summed over the workers.
+    private func pollJSON(_ p: PollCounters) -> JSONObject {
+        var o = JSONObject()
+        o.add("mode", run.poll)
+        o.add("busy_s", Double(p.busyNanoseconds) / 1e9)
+        o.add("empty_polls", p.emptyPolls)
+        o.add("wake_ups", p.wakeUps)
+        o.add("sleep_s", Double(p.sleepNanoseconds) / 1e9)
+        return o
+    }
+
     private func cacheJSON(_ a: AllocatorCounters, _ p: HeadPool.Stats) -> JSONObject {
         var cache = JSONObject()
         cache.add("preset", run.cachePreset)
@@ -224,7 +243,9 @@ extension Summary {
             ("drops", d.dropsTotal), ("hand_offs_sent", t.handOffs.sent), ("hand_offs_received", t.handOffs.received),
             ("hand_off_drops", t.handOffs.dropped), ("remote_frees", t.allocator.remoteFrees + t.allocator.adopted),
             ("remote_returns", t.allocator.remoteReturns), ("heads_allocated", t.allocator.gets),
+            ("poll_wake_ups", t.poll.wakeUps),
         ])
+        o.add("poll_busy_s", Double(t.poll.busyNanoseconds) / 1e9)
         if let nat = t.nat { o.add("nat_sessions", nat.sessionsActive) } else { o.addNull("nat_sessions") }
         return o
     }

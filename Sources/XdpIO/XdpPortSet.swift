@@ -20,9 +20,10 @@ public struct XdpPortSet: PortSet {
     /// frame of MTU + 14 + two VLAN tags must fit behind the kernel's 256-byte XDP headroom, else
     /// the kernel drops it before the forwarder can count it (4096 bytes then; larger frames are
     /// the kernel's drops). A failure releases what was set up: the pairs opened so far close,
-    /// and the interfaces detach any program attached so far.
+    /// and the interfaces detach any program attached so far. `busyPoll` (`--poll busy`): the
+    /// sockets' busy-poll options, as far as the kernel takes them (`XdpBusyPoll`).
     public init(_ names: (String, String), options: XdpOptions, workers: Int, workersAuto: Bool, mtu: Int,
-                snaplen: Int, filter expression: String?) throws(PortSetError) {
+                snaplen: Int, filter expression: String?, busyPoll: XdpBusyPoll? = nil) throws(PortSetError) {
         var xdp = options
         xdp.frameSize = mtu + 14 + 8 + 256 <= 2048 ? 2048 : 4096
         var notes: [PortNote] = []
@@ -48,6 +49,7 @@ public struct XdpPortSet: PortSet {
         queues = first.options.queue...pairs[pairs.count - 1].options.queue
         notes.append(PortNote(nil, "io: xdp, \(names.0) \(first.mode(side: 0)), \(names.1) \(first.mode(side: 1)), "
             + queues.queueWords + (options.zeroCopy ? ", zero-copy" : ", copy")))
+        if let busyPoll { notes.append(Self.applyBusyPoll(busyPoll, to: pairs)) }
         self.notes = notes
         warnings = [first.interfaces.0, first.interfaces.1].compactMap { [queues] i in Self.unreadQueues(i, bound: queues) }
         self.snaplen = snaplen

@@ -53,7 +53,7 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(o.burst, 64)
         XCTAssertTrue(o.json)
         XCTAssertTrue(o.quiet)
-        XCTAssertTrue(o.busyPoll)
+        XCTAssertEqual(o.poll, .busy)
         XCTAssertFalse(o.debugHeads)
         XCTAssertFalse(o.oneWay)
         XCTAssertEqual(o.statsInterval, 2.5)

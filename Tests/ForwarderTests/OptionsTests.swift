@@ -33,7 +33,7 @@ final class OptionsTests: XCTestCase {
         XCTAssertEqual(o.bufferSize, 4_194_304)
         XCTAssertEqual(o.duration, 2.5)
         XCTAssertEqual(o.statsInterval, 1)
-        XCTAssertTrue(o.json && o.quiet && o.busyPoll)
+        XCTAssertTrue(o.json && o.quiet && o.poll == .busy)
     }
 
     func testModes() throws {

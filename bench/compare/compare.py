@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devices as D            # noqa: E402
+import latency                 # noqa: E402
 import report                  # noqa: E402
 from measure import Measurer   # noqa: E402
 from scenarios import BY_NAME as SCENARIOS_BY_NAME, SCENARIOS   # noqa: E402
@@ -25,7 +26,8 @@ PACKAGED_FORWARDER = os.path.join(REPO, ".build/static/release/forwarder")
 FIELDS = ["scenario", "round", "device", "status", "reason", "delivered_kpps", "delivered_mbps", "offered_kpps",
           "loss_pct", "cpu_s_per_mframe", "cpu_user_s_per_mframe", "cpu_sys_s_per_mframe", "dut_busy_pct",
           "peak_rss_kib", "ring_drops", "fwd_drops", "cache_hit_rate", "refills_per_mframe", "nat_sessions", "mbps",
-          "rtt_median_ms", "rtt_p99_ms", "ns_per_frame", "window_s", "finished_at"]
+          "rtt_median_ms", "rtt_p99_ms", "ns_per_frame", "lat_p50_us", "lat_p99_us", "lat_p999_us", "lat_max_us",
+          "lat_samples", "cpu_pct", "idle_cpu_pct", "load_kpps", "window_s", "finished_at"]
 
 
 def parse():
@@ -99,7 +101,8 @@ def plan(a):
 
 def estimate(s, seconds, quick):
     return {"pps": seconds + 2.0, "tcp": (1 if quick else 3) + 2.5, "udp": (1 if quick else 3) + 2.5,
-            "ping": (0.4 if quick else 2.2) + 1.8, "pipeline": 1.0 if quick else 2.0}[s.traffic] + (1.0 if s.kind in ("nat",) else 0)
+            "ping": (0.4 if quick else 2.2) + 1.8, "pipeline": 1.0 if quick else 2.0,
+            "latency": (1 if quick else seconds) + 4.5}[s.traffic] + (1.0 if s.kind in ("nat",) else 0)
 
 
 def fmt_eta(sec):
@@ -112,7 +115,8 @@ def short(row):
         return f"{row['status']}: {row.get('reason', '')}"
     parts = []
     for k, label, f in (("delivered_kpps", "kpps", "%.1f"), ("mbps", "Mbit/s", "%.0f"), ("cpu_s_per_mframe", "s/Mframe", "%.3f"),
-                        ("rtt_median_ms", "ms median", "%.3f"), ("rtt_p99_ms", "ms p99", "%.3f"), ("ns_per_frame", "ns/frame", "%.1f"),
+                        ("rtt_median_ms", "ms median", "%.3f"), ("rtt_p99_ms", "ms p99", "%.3f"),
+                        ("lat_p50_us", "µs p50", "%.1f"), ("lat_p99_us", "µs p99", "%.1f"), ("cpu_pct", "% CPU", "%.0f"), ("ns_per_frame", "ns/frame", "%.1f"),
                         ("loss_pct", "% loss", "%.1f")):
         if row.get(k) is not None:
             parts.append((f % row[k]) + " " + label)
@@ -206,6 +210,8 @@ def main():
                         row = {"status": "failed", "reason": str(e)}
                     est_done += estimate(s, seconds, a.quick)
                     print(f"  {short(row)}", file=sys.stderr, flush=True)
+                    if "_distribution" in row:
+                        latency.save_distribution(results, s.name, dname, rnd, row.pop("_distribution"))
                     row.update(scenario=s.name, round=rnd, device=dname,
                                finished_at=datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M:%S"))
                     w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})

@@ -6,7 +6,8 @@ import subprocess
 import time
 
 import devices as D
-from scenarios import trafgen_config
+import latency
+from scenarios import Scenario, trafgen_config
 from testbed import CpuCap, SetupError, netns, run
 
 
@@ -82,6 +83,11 @@ def forwarder_figures(path):
     if j.get("nat"):
         out["nat_sessions"] = j["nat"].get("sessions_active")
     return out
+
+
+# The highest 64 B rate of fwd-cache (frames/s) per topology kind, probed once per run by the
+# first latency scenario under load that needs it.
+_HIGHEST_RATE = {}
 
 
 class Measurer:
@@ -249,6 +255,24 @@ class Measurer:
                 gens.stop()
             if r:
                 r.stop()
+
+    # -- latency (sockperf) -------------------------------------------------------------------
+    def latency(self, scenario, dev):
+        return latency.measure(self, scenario, dev, D.start, Generators, D.proc_cpu)
+
+    def load_rate(self, scenario):
+        """The background load of `scenario`: its fraction of fwd-cache's highest 64 B rate on
+        the scenario's topology (one way, 1 flow), measured the first time it is asked for."""
+        kind = scenario.kind
+        if kind not in _HIGHEST_RATE:
+            was = self.bed.kind
+            self.bed.use(kind)
+            row = self.pps(Scenario(f"rate-probe-{kind}", "", "pps", kind=kind), D.BY_NAME["fwd-cache"])
+            _HIGHEST_RATE[kind] = row["delivered_kpps"] * 1e3
+            print(f" [highest 64 B rate of fwd-cache on {kind}: {row['delivered_kpps']:.1f} kpps]", end="", flush=True,
+                  file=__import__("sys").stderr)
+            self.bed.use(was)
+        return _HIGHEST_RATE[kind] * scenario.load_frac
 
     # -- the in-memory pipeline -------------------------------------------------------------
     def pipeline(self, scenario, dev):

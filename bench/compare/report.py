@@ -9,6 +9,7 @@ import statistics
 
 from scenarios import ALLOCATORS, BY_NAME as SCEN, MALLOC_OF, PLAINS
 from devices import BY_NAME as DEVS
+import latency
 
 REF = "fwd-cache"
 
@@ -207,7 +208,7 @@ def bars(st):
             sess = st.med("nat-64-f100000", d, "nat_sessions")
             out.append((f"nat-64-f100000 {d}: peak RSS {max(v) / 1024:.1f} MiB with {f(sess, 0)} sessions (bar ≤ 64 MiB)",
                         max(v) / 1024 <= 64))
-    return out
+    return out + latency.bars(st, st.med, f)
 
 
 def write(folder):
@@ -229,11 +230,17 @@ def write(folder):
     md += ["", "## Plots", ""]
     made = plots(st, folder)
     md += [f"![{p}]({p})" for p in made] + [""]
+    cost = latency.cost_table(st, st.med, f)
+    if cost:
+        md += ["## What each poll mode costs (L2, 64 B)", "",
+               "CPU of the forwarder in % of a core: idle (nothing flowing), then during the sockperf ping-pong "
+               "with 64 B frames at 0, 10, 50 and 90 % of fwd-cache's highest rate, next to the ping-pong's p50 and p99.",
+               ""] + cost + [""]
     md += ["## Devices", ""] + [f"- **{d.name}**: {d.describe}" for d in DEVS.values()] + [""]
     for s in st.scenarios():
         sc = SCEN.get(s)
         md += [f"## {s}: {sc.title if sc else s}", ""]
-        lines, notes = table(st, s)
+        lines, notes = latency.table(st, s, st.med, cell) if sc and sc.traffic == "latency" else table(st, s)
         md += lines + [""] + notes + ([""] if notes else [])
     open(os.path.join(folder, "summary.md"), "w").write("\n".join(md) + "\n")
     with open(os.path.join(folder, "summary.csv"), "w", newline="") as out:
@@ -254,7 +261,7 @@ def quick_check(folder):
     for r in rows:
         if r["status"] != "ok":
             bad.append(f"{r['scenario']} {r['device']}: {r['status']}: {r['reason']}")
-        elif not any((r.get(k) or 0) > 0 for k in ("delivered_kpps", "mbps", "rtt_median_ms", "ns_per_frame")):
+        elif not any((r.get(k) or 0) > 0 for k in ("delivered_kpps", "mbps", "rtt_median_ms", "ns_per_frame", "lat_p50_us")):
             bad.append(f"{r['scenario']} {r['device']}: moved no traffic")
     return bad
 
@@ -352,4 +359,5 @@ def plots(st, folder):
         ax.set_title("In memory: the real Worker, no kernel")
         ax.legend(fontsize=8)
         save(fig, "pipeline.png")
+    latency.plots(st, folder, plt, save, st.med)
     return made

@@ -28,6 +28,7 @@ class Scenario:
     min_rounds: int = 0          # at least this many rounds in a full run
     quick_devices: Optional[list] = None   # the --quick subset (None: not in --quick)
     pipeline_mode: Optional[str] = None
+    load_frac: Optional[float] = None    # latency: background 64 B load, fraction of fwd-cache's highest rate
 
     def kind_for(self, device):
         return "knat" if device.startswith("kernel-nat") else self.kind
@@ -100,6 +101,23 @@ for _mode, _title in (("l2", "L2"), ("vlan", "VLAN translation"), ("nat", "VLAN 
     SCENARIOS.append(Scenario(f"pipeline-{_mode}", f"in memory (no kernel): {_title}, 64 B, one thread", "pipeline",
                               kind="memory", devices=ALLOCATORS, pipeline_mode=_mode,
                               quick_devices=ALLOCATORS))
+# Latency (sockperf UDP ping-pong, host A to host B and back), each poll mode over pcap and xdp
+# against the kernel's own device; lat-l2-64-load10/-load90 complete the cost table.
+POLL_DEVICES = ["fwd-cache", "fwd-adaptive", "fwd-busy", "fwd-xdp-cache", "fwd-xdp-adaptive", "fwd-xdp-busy"]
+for _kind, _ref, _what in (("l2", "bridge", "L2"), ("nat", "kernel-nat", "VLAN NAT")):
+    for _size in (64, 1400):
+        for _load in (0, 50):
+            SCENARIOS.append(Scenario(
+                f"lat-{_kind}-{_size}-{'idle' if not _load else f'load{_load}'}",
+                f"sockperf ping-pong, {_size} B, {_what}, " + ("idle" if not _load else
+                                                             f"under 64 B frames at {_load} % of the highest rate"),
+                "latency", kind=_kind, direction="both", size=_size, load_frac=_load / 100 or None,
+                devices=POLL_DEVICES + [_ref],
+                quick_devices=["fwd-busy", "fwd-xdp-adaptive", _ref] if (_kind, _size, _load) == ("l2", 64, 0) else None))
+for _load in (10, 90):
+    SCENARIOS.append(Scenario(f"lat-l2-64-load{_load}", f"sockperf ping-pong, 64 B, L2, under 64 B frames at {_load} % "
+                              "of the highest rate (the cost table)", "latency", direction="both", load_frac=_load / 100,
+                              devices=POLL_DEVICES + ["bridge"]))
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 

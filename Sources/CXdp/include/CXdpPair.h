@@ -128,6 +128,20 @@ static const uint64_t CXDP_NO_FRAME = UINT64_MAX;
 int cxdp_tx_burst(cxdp_pair *p, int side, int n, const uint8_t *const *bufs, const uint64_t *frames,
                   const uint32_t *lens, int *err_no);
 
+// The socket options of kernel busy polling (Linux 5.11+ for the last two).
+enum {
+    CXDP_BUSY_POLL = 1,           // SO_BUSY_POLL: microseconds a blocking call polls the device
+    CXDP_PREFER_BUSY_POLL = 2,    // SO_PREFER_BUSY_POLL: the device's softirq defers to the socket's polling
+    CXDP_BUSY_POLL_BUDGET = 3,    // SO_BUSY_POLL_BUDGET: frames per busy-poll round
+};
+// Sets one of them on side's socket: 0, or the errno of setsockopt (ENOPROTOOPT: the kernel has
+// no such option; EPERM: raising it above the sysctl needs CAP_NET_ADMIN).
+int cxdp_set_busy_poll_option(cxdp_pair *p, int side, int option, int value);
+// 1: cxdp_rx_frames calls recvfrom on every empty poll of side (with busy polling on, that
+// call is where the kernel polls the device); 0 (the default): when need_wakeup asks, and
+// every 8th empty poll.
+void cxdp_set_wake_when_empty(cxdp_pair *p, int side, int on);
+
 // Tests only: 0 stops cxdp_tx_burst from kicking side's TX ring, so the ring fills up.
 void cxdp_set_tx_kick(cxdp_pair *p, int side, int on);
 

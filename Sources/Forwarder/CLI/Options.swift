@@ -6,6 +6,7 @@ import Nat44
 import NatLog
 import PcapIO
 import PacketFilter
+import Pipeline
 import ProcessControl
 import VlanTranslation
 import XdpIO
@@ -60,7 +61,8 @@ struct Options {
     var statsInterval: Double?
     var json = false
     var quiet = false
-    var busyPoll = false
+    /// `--poll` (`--busy-poll` is `--poll busy`).
+    var poll = PollMode.wait
     var debugHeads = false
     var maxHeads: Int?
     /// `--metrics-file`: Prometheus text exposition, rewritten atomically every interval.
@@ -159,7 +161,13 @@ struct Options {
                 case "stats": o.statsInterval = try OptionValue.seconds(flag, value)
                 case "json": o.json = on
                 case "quiet": o.quiet = on
-                case "busy-poll": o.busyPoll = on
+                case "busy-poll": if on { o.poll = .busy }
+                case "poll":
+                    guard let mode = PollMode(value) else {
+                        throw ConfigurationError("\(flag): '\(value)' is not wait, busy, adaptive or adaptive:USEC "
+                            + "(USEC 1 to \(PollMode.maxAdaptiveMicroseconds))")
+                    }
+                    o.poll = mode
                 case "debug-heads": o.debugHeads = on
                 case "max-heads": o.maxHeads = try OptionValue.integer(flag, value, in: 64...(1 << 24))
                 case "metrics-file": o.metricsFile = try OptionValue.path(flag, value)

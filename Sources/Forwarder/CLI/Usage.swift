@@ -20,7 +20,12 @@ Forwarding:
   --burst N                 frames per RX burst and per sendmmsg [32]
   --snaplen N               bytes captured per frame [2112]; longer frames are dropped as oversize
   --buffer-size BYTES       kernel ring size per interface [libpcap default, 2 MB]
-  --busy-poll               spin when idle instead of sleeping in poll()
+  --poll wait|busy|adaptive[:USEC]
+                            how a worker waits for frames: wait = sleep in poll() (no CPU when
+                            idle); busy = never sleep (lowest latency, a core per worker; xdp:
+                            kernel busy polling where allowed); adaptive = keep polling USEC
+                            after the last frame, then sleep [wait; adaptive: 100]
+  --busy-poll               the same as --poll busy
 
 Packet I/O (see docs/design.md, "AF_XDP"):
   --io pcap|xdp|auto        libpcap over AF_PACKET, or AF_XDP (per worker one UMEM shared by a

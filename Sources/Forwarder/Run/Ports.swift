@@ -51,7 +51,8 @@ struct Ports {
         }
         func openXdp() throws(PortSetError) -> PortSets {
             .xdp(try XdpPortSet(names, options: options.xdp, workers: p.workers, workersAuto: p.workersAuto,
-                                mtu: max(found.0.mtu, found.1.mtu), snaplen: options.snaplen, filter: options.filter))
+                                mtu: max(found.0.mtu, found.1.mtu), snaplen: options.snaplen, filter: options.filter,
+                                busyPoll: options.poll == .busy ? XdpBusyPoll(budget: options.burst) : nil))
         }
         var lines: [PortNote] = []
         do throws(PortSetError) {

@@ -121,9 +121,11 @@ final class Reporter: @unchecked Sendable {
 extension Options {
     /// What the reports say of this run.
     var run: RunDescription {
-        RunDescription(version: forwarderVersion, inName: inName, outName: outName, oneWay: oneWay, mode: mode.name,
-                       allocator: allocator.rawValue, cachePreset: cachePreset.rawValue,
-                       remoteFrees: allocator == .cache ? parallel.remoteFrees.rawValue : "none", burst: burst,
-                       debugHeads: debugHeads, filter: filter, captureDrops: captureDrops, captureLimit: captureLimit)
+        var d = RunDescription(version: forwarderVersion, inName: inName, outName: outName, oneWay: oneWay, mode: mode.name,
+                               allocator: allocator.rawValue, cachePreset: cachePreset.rawValue,
+                               remoteFrees: allocator == .cache ? parallel.remoteFrees.rawValue : "none", burst: burst,
+                               debugHeads: debugHeads, filter: filter, captureDrops: captureDrops, captureLimit: captureLimit)
+        d.poll = poll.description
+        return d
     }
 }

@@ -195,11 +195,11 @@ final class Runner {
         let slot = StatsSlot<P.Counters>()
         readers.append((worker, {
             slot.read().map { Snapshot(directions: $0.directions, allocator: $0.allocator, nat: nat($0.processor),
-                                       handOffs: $0.handOffs) }
+                                       handOffs: $0.handOffs, poll: $0.poll) }
         }))
         var settings = WorkerSettings()
         settings.burst = options.burst
-        settings.busyPoll = options.busyPoll
+        settings.poll = options.poll
         settings.mtu = (ports.facts.0.mtu, ports.facts.1.mtu)
         settings.portNames = (options.inName, options.outName)
         let names = [options.inName, options.outName], input = inputs.count == 1 ? (inputs[0] == .inside ? names[0] : names[1]) : nil
