@@ -49,6 +49,8 @@ public enum NatVerdict: Equatable, Sendable {
 ///   fragments. The gateway never fragments: a packet bigger than the egress MTU is dropped
 ///   (`tooBig`), with an ICMP fragmentation needed (type 3 code 4, next-hop MTU) when DF is set.
 ///   Fragments addressed to the gateway itself are dropped (no reassembly).
+/// - MSS clamping (`--mss-clamp`): the MSS option of a translated SYN or SYN-ACK, either way, is
+///   lowered to the limit; the TCP checksum takes the change with the translation's.
 /// - IPv6 and other EtherTypes are not translated: dropped as `notIPv4`.
 /// - Expiry: lazy (a session found expired on lookup is reclaimed first) plus `tick`, which
 ///   examines `expiryBudget` session slots per call from a rotating cursor.
@@ -61,6 +63,8 @@ struct NatGateway: ~Copyable {
     let sides: SidePair<NatInterface>
     let timers: NatTimers
     let forwards: PortForwards
+    /// `--mss-clamp`: the largest MSS a translated SYN or SYN-ACK keeps; 0 = off.
+    let mssLimit: UInt16
 
     var sessions: NatSessionTable
     var neighbours: NatNeighbourTable
@@ -95,6 +99,7 @@ struct NatGateway: ~Copyable {
                                   mtu: config.outsideMTU, router: config.gateway))
         timers = NatTimers(config)
         forwards = PortForwards(all: config.forwards)
+        mssLimit = config.mssClamp.limit(insideMTU: config.insideMTU, outsideMTU: config.outsideMTU) ?? 0
         sessions = NatSessionTable(capacity: config.maxSessions, share: share)
         neighbours = NatNeighbourTable(capacity: config.neighbourCapacity,
                                        pendingCapacity: config.arpPendingCapacity,

@@ -75,6 +75,8 @@ VLAN NAT gateway (IN = inside, OUT = outside; see docs/nat.md):
   --max-sessions N          [131072]
   --timeout-udp S, --timeout-tcp S, --timeout-tcp-transitory S, --timeout-icmp S
                             [300, 7440, 240, 60]
+  --mss-clamp off|auto|N    lower the MSS option of TCP SYNs either way to N (auto: the smaller
+                            MTU of the two sides minus 40) [off]
 
 Output:
   --duration SECONDS        stop by itself

@@ -130,6 +130,7 @@ struct Metrics {
             ("forwarder_nat_icmp_errors_sent_total", "ICMP errors the gateway sent.", n.icmpErrorsSent),
             ("forwarder_nat_icmp_errors_rate_limited_total", "ICMP errors not sent: rate limit.", n.icmpErrorsRateLimited),
             ("forwarder_nat_echo_replies_sent_total", "Echo replies the gateway sent.", n.echoRepliesSent),
+            ("forwarder_nat_mss_clamped_total", "TCP SYNs whose MSS option was lowered (--mss-clamp).", n.mssClamped),
             ("forwarder_nat_fragments_translated_total", "Non-first fragments translated.", n.fragmentsTranslated),
             ("forwarder_nat_fragments_held_total", "Fragments held until their first fragment came.", n.fragmentsHeld),
             ("forwarder_nat_arp_received_total", "ARP packets received.", n.arpReceived),

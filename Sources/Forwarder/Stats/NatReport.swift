@@ -15,7 +15,7 @@ func natJSON(_ n: NatCounters) -> JSONObject {
         ("translated_out", n.translatedOutbound), ("translated_in", n.translatedInbound),
         ("hairpinned", n.hairpinned), ("icmp_errors_translated", n.icmpErrorsTranslated),
         ("icmp_errors_sent", n.icmpErrorsSent), ("icmp_errors_rate_limited", n.icmpErrorsRateLimited),
-        ("echo_replies_sent", n.echoRepliesSent), ("fragments_translated", n.fragmentsTranslated),
+        ("echo_replies_sent", n.echoRepliesSent), ("mss_clamped", n.mssClamped), ("fragments_translated", n.fragmentsTranslated),
         ("fragments_held", n.fragmentsHeld), ("fragments_handed_off", n.fragmentsHandedOff),
     ])
     var arp = JSONObject()

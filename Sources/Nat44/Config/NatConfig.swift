@@ -17,6 +17,8 @@ public struct NatConfig: Sendable {
     /// `--max-sessions`: new flows beyond this are dropped and counted (`tableFull`).
     public var maxSessions: Int = 131072
     public var timeouts = NatTimeouts()
+    /// `--mss-clamp`: lower the MSS option of TCP SYNs through the gateway.
+    public var mssClamp = NatMSSClamp.off
 
     /// The interfaces' MAC addresses and MTUs (IPv4 total length limit), supplied by the caller.
     public var insideMAC: EthernetAddress
@@ -87,6 +89,9 @@ public struct NatConfig: Sendable {
         }
         guard insideMTU >= 576 && outsideMTU >= 576 else {
             throw NatConfigError("interface MTU below 576 is not supported")
+        }
+        if case .limit(let n) = mssClamp, !NatMSSClamp.limits.contains(n) {
+            throw NatConfigError("--mss-clamp \(n): must be off, auto or an MSS from \(NatMSSClamp.limits.lowerBound) to \(NatMSSClamp.limits.upperBound)")
         }
         var external = Set<String>()
         var targets = Set<String>()

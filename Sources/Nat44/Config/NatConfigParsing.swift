@@ -56,6 +56,19 @@ extension NatConfig {
         return NatForward(proto: proto, externalPort: ext, internalAddress: ip, internalPort: port)
     }
 
+    /// `off`, `auto` or an MSS.
+    public static func parseMSSClamp(_ text: String) throws(NatConfigError) -> NatMSSClamp {
+        switch text {
+        case "off": return .off
+        case "auto": return .auto
+        default:
+            guard let n = Int(text), NatMSSClamp.limits.contains(n) else {
+                throw NatConfigError("--mss-clamp \(text): expected off, auto or an MSS from \(NatMSSClamp.limits.lowerBound) to \(NatMSSClamp.limits.upperBound), e.g. 1360")
+            }
+            return .limit(n)
+        }
+    }
+
     public static func parseMaxSessions(_ text: String) throws(NatConfigError) -> Int {
         guard let n = Int(text), n >= 1, n <= 1 << 22 else {
             throw NatConfigError("--max-sessions \(text): expected a count from 1 to \(1 << 22)")

@@ -8,6 +8,7 @@ public struct NatOptions {
     public static let flags: Set<String> = [
         "--inside", "--outside", "--inside-vlan", "--outside-vlan", "--gateway", "--forward",
         "--max-sessions", "--timeout-udp", "--timeout-tcp", "--timeout-tcp-transitory", "--timeout-icmp",
+        "--mss-clamp",
     ]
 
     /// The first NAT option given (for "only applies with --vlan-nat").
@@ -20,6 +21,7 @@ public struct NatOptions {
     private var forwards: [NatForward] = []
     private var maxSessions: Int?
     private var timeouts = NatTimeouts()
+    private var mssClamp = NatMSSClamp.off
 
     public init() {}
 
@@ -37,6 +39,7 @@ public struct NatOptions {
         case "--timeout-tcp": timeouts.tcpEstablished = try NatConfig.parseTimeout(value, option: flag)
         case "--timeout-tcp-transitory": timeouts.tcpTransitory = try NatConfig.parseTimeout(value, option: flag)
         case "--timeout-icmp": timeouts.icmp = try NatConfig.parseTimeout(value, option: flag)
+        case "--mss-clamp": mssClamp = try NatConfig.parseMSSClamp(value)
         default: preconditionFailure("not a NAT option: \(flag)")
         }
     }
@@ -55,6 +58,7 @@ public struct NatOptions {
         c.forwards = forwards
         if let maxSessions { c.maxSessions = maxSessions }
         c.timeouts = timeouts
+        c.mssClamp = mssClamp
         do { try c.validate() } catch { throw NatConfigError(error.message) }
         return c
     }

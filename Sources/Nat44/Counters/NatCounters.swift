@@ -25,6 +25,8 @@ public struct NatCounters: Sendable, Equatable {
     public var icmpErrorsSent: UInt64 = 0
     public var icmpErrorsRateLimited: UInt64 = 0
     public var echoRepliesSent: UInt64 = 0
+    /// TCP SYNs and SYN-ACKs whose MSS option was lowered (`--mss-clamp`).
+    public var mssClamped: UInt64 = 0
     /// Non-first fragments translated through the fragment table, and held out of order.
     public var fragmentsTranslated: UInt64 = 0
     public var fragmentsHeld: UInt64 = 0
@@ -64,6 +66,7 @@ public struct NatCounters: Sendable, Equatable {
         s.icmpErrorsSent = a.icmpErrorsSent &+ b.icmpErrorsSent
         s.icmpErrorsRateLimited = a.icmpErrorsRateLimited &+ b.icmpErrorsRateLimited
         s.echoRepliesSent = a.echoRepliesSent &+ b.echoRepliesSent
+        s.mssClamped = a.mssClamped &+ b.mssClamped
         s.fragmentsTranslated = a.fragmentsTranslated &+ b.fragmentsTranslated
         s.fragmentsHeld = a.fragmentsHeld &+ b.fragmentsHeld
         s.arpReceived = a.arpReceived &+ b.arpReceived
@@ -102,7 +105,7 @@ public struct NatCounters: Sendable, Equatable {
         f += [("translated_out", translatedOutbound), ("translated_in", translatedInbound),
               ("hairpinned", hairpinned), ("icmp_errors_translated", icmpErrorsTranslated),
               ("icmp_errors_sent", icmpErrorsSent), ("icmp_errors_rate_limited", icmpErrorsRateLimited),
-              ("echo_replies", echoRepliesSent), ("fragments_translated", fragmentsTranslated),
+              ("echo_replies", echoRepliesSent), ("mss_clamped", mssClamped), ("fragments_translated", fragmentsTranslated),
               ("fragments_held", fragmentsHeld), ("arp_received", arpReceived),
               ("arp_requests_answered", arpRequestsAnswered), ("arp_requests_sent", arpRequestsSent),
               ("arp_replies_received", arpRepliesReceived), ("arp_held", arpHeld),

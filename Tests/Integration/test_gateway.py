@@ -1,0 +1,126 @@
+"""End to end: what issue 20 adds to the VLAN NAT gateway, each with the options it needs (one
+testbed and forwarder per test: the options differ).
+
+  ns A HOST_A (VLAN_IN) -- ${P}a1 [forwarder --vlan-nat ...] ${P}b1 -- ns B HOST_B (VLAN_OUT)
+
+(nat_support.py's names for scripts/testbed.plan's NAT hosts, gateway and VLANs.) Real tools:
+ping, curl, iperf3, tcpdump in the hosts' namespaces; every process bounded in time.
+"""
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from harness import run
+from nat_support import (FWD_PORT, FWD_TARGET_PORT, GW_OUTSIDE, HOST_A, HOST_B, NatBed, TcpServer,
+                         check_nat_prerequisites, tcp_request, wait_listening)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prerequisites():
+    problems = check_nat_prerequisites()
+    if problems:
+        pytest.fail("NAT testbed prerequisites missing:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@contextlib.contextmanager
+def gateway_bed(extra_args=(), before_start=None):
+    """A NatBed with the forwarder started with `extra_args`; `before_start(bed)` runs on the
+    testbed first (e.g. an MTU change the forwarder must read at start). Always torn down."""
+    bed = NatBed("gw" + secrets.token_hex(2), extra_args)
+    try:
+        bed.up()
+        if before_start:
+            before_start(bed)
+        bed.start_forwarder()
+        yield bed
+    finally:
+        bed.teardown()
+
+
+class Tcpdump:
+    """tcpdump -v in a host's namespace on its interface, stopped (by its PID) with stop()."""
+
+    def __init__(self, bed, side, bpf):
+        ifname = bed.tb.a0 if side == "a" else bed.tb.b0
+        self.proc = bed.tb.popen(side, ["tcpdump", "-i", ifname, "-nn", "-v", "-l", "-U", bpf],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if os.path.exists(f"/proc/{self.proc.pid}"):
+                time.sleep(0.5)   # tcpdump prints "listening" on stderr once attached
+                break
+        assert self.proc.poll() is None, f"tcpdump exited: {self.proc.communicate()}"
+
+    def stop(self):
+        time.sleep(0.3)
+        self.proc.terminate()
+        try:
+            out, err = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate(timeout=5)
+        return out
+
+
+def syn_mss(tcpdump_text):
+    """[(flags, mss)] of the SYN and SYN-ACK segments tcpdump -v printed."""
+    return [(m.group(1), int(m.group(2)))
+            for m in re.finditer(r"Flags \[(S\.?)\].*?options \[mss (\d+)", tcpdump_text)]
+
+
+# ---------------------------------------------------------------------------------------------
+# MSS clamping
+
+NARROW_MTU = 1400
+
+
+def narrow_outside(bed):
+    """The forwarder's outside interface gets MTU 1400; host B keeps 1500, so B's 1500-byte
+    segments would not fit (the veth drops them, no ICMP: PMTU discovery cannot help)."""
+    run(["ip", "link", "set", "dev", bed.tb.out_if, "mtu", str(NARROW_MTU)])
+
+
+def test_mss_clamp_auto_over_a_narrow_outside():
+    with gateway_bed(["--mss-clamp", "auto"], before_start=narrow_outside) as bed:
+        tb = bed.tb
+        data_dir = tempfile.mkdtemp(prefix="gw-http-")
+        payload = os.urandom(64 << 20)
+        with open(os.path.join(data_dir, "blob"), "wb") as f:
+            f.write(payload)
+        want = hashlib.sha256(payload).hexdigest()
+        dump = Tcpdump(bed, "b", "tcp[tcpflags] & tcp-syn != 0 or (vlan and tcp[tcpflags] & tcp-syn != 0)")
+        http = tb.popen("b", ["/usr/bin/python3", "-m", "http.server", "-b", HOST_B, "-d", data_dir, "8000"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        web_a = TcpServer(tb.ns_a, HOST_A, FWD_TARGET_PORT, b"hello from A")
+        try:
+            assert wait_listening(bed, "b", 8000, proc=http), "http.server did not start"
+            # A -> B: A's SYN (MSS 1460) is clamped; B's download then fits the narrow link.
+            got = bed.exec("a", ["sh", "-c", f"curl -sS --max-time 60 http://{HOST_B}:8000/blob | sha256sum"],
+                           timeout=90)
+            assert got.stdout.split()[0] == want, f"sha256 of the download: {got.stdout} {got.stderr}"
+            # B -> the forward -> A's server: A's SYN-ACK is clamped on its way out.
+            assert tcp_request(tb.ns_b, GW_OUTSIDE, FWD_PORT, b"GET / HTTP/1.0\r\n\r\n") == b"hello from A"
+        finally:
+            web_a.close()
+            http.terminate()
+            http.wait(timeout=5)
+            text = dump.stop()
+            os.unlink(os.path.join(data_dir, "blob"))
+            os.rmdir(data_dir)
+        seen = syn_mss(text)
+        # B sees: A's SYN (to 8000), then the SYN-ACK of A's server (from the forward's port).
+        syns = [mss for flags, mss in seen if flags == "S"]
+        syn_acks = [mss for flags, mss in seen if flags == "S."]
+        assert 1360 in syns and 1360 in syn_acks, f"SYN/SYN-ACK MSS seen at B: {seen}\n{text[-2000:]}"
+        res = bed.stop_forwarder()
+        n = res.json["nat"]
+        assert n["mss_clamped"] >= 3, n   # A's SYN to B, B's SYN to the forward, A's SYN-ACK
+        assert n["drops"]["too_big"] == 0, n["drops"]
