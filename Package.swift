@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "BufferCache"),
         // Byte order, Ethernet and VLAN headers, IPv4 addresses, the Internet checksum.
         .target(name: "PacketFormats", dependencies: ["BufferCache"], swiftSettings: crossModule),
-        // PacketPort, FrameProcessor, the Worker loop, counters, the in-memory port.
+        // PacketPort, FrameProcessor, the Worker loop and its launcher, port sets, counters, the
+        // in-memory port.
         .target(name: "Pipeline", dependencies: ["BufferCache", "PacketFormats", "ProcessControl"],
                 swiftSettings: crossModule),
         // `--vlan-map`: stateless VLAN translation.
@@ -43,11 +44,15 @@ let package = Package(
         // `--vlan-nat`: the NAT44 gateway (NAPT, ARP, ICMP, fragments).
         .target(name: "Nat44", dependencies: ["Pipeline", "PacketFormats", "BufferCache"],
                 swiftSettings: crossModule),
-        // The libpcap port (a PacketPort over CPcap).
+        // The libpcap port (a PacketPort over CPcap) and its port set (fanout groups).
         .target(name: "PcapIO", dependencies: ["CPcap", "Pipeline", "PacketFormats", "BufferCache"], swiftSettings: crossModule),
-        // The AF_XDP port (a PacketPort over CXdp): `--io xdp`.
-        // PcapIO for --filter only: libpcap compiles and runs the same expression in user space.
-        .target(name: "XdpIO", dependencies: ["CXdp", "CLinux", "NetDevice", "ProcessControl", "Pipeline", "BufferCache", "PcapIO"], swiftSettings: crossModule),
+        // `--filter`: the expression checked, and compiled and run in user space where the kernel
+        // does not run it (AF_XDP); libpcap's compiler and interpreter (through CPcap).
+        .target(name: "PacketFilter", dependencies: ["CPcap", "PacketFormats"], swiftSettings: crossModule),
+        // The AF_XDP port (a PacketPort over CXdp) and its port set (a UMEM pair per worker): `--io xdp`;
+        // the XDP program's ownership, retries and fallbacks (over CXdp's thin calls).
+        .target(name: "XdpIO", dependencies: ["CXdp", "CLinux", "NetDevice", "ProcessControl", "Pipeline", "BufferCache", "PacketFilter"],
+                swiftSettings: crossModule),
         // What the system says about an interface: index, MAC, MTU, driver, offloads, addresses.
         .target(name: "NetDevice", dependencies: ["CLinux", "PacketFormats"]),
         // `--capture-drops`: dropped frames into a pcapng file, the reason as each one's comment.
@@ -56,6 +61,10 @@ let package = Package(
         .target(name: "Configuration"),
         // How the forwarder reports to people and machines: log lines, JSON objects.
         .target(name: "Telemetry"),
+        // What a run reports, from its counters: the text and JSON summary, the stats line, the
+        // metrics file.
+        .target(name: "Reports", dependencies: ["Telemetry", "Pipeline", "BufferCache", "Nat44", "XdpIO", "PcapngCapture",
+                                                "ProcessControl"]),
         // A long-running process's threads and signals: named threads, the stop and snapshot
         // requests (SIGINT/SIGTERM, SIGUSR1) behind wake pipes, the first failure.
         .target(name: "ProcessControl", dependencies: ["CLinux"]),
@@ -63,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
-                           "NetDevice", "Configuration", "Telemetry", "ProcessControl", "PcapngCapture"]
+                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -90,7 +99,7 @@ let package = Package(
                                    "CMallocCounter"],
                     resources: [.copy("Fixtures")]),
         // Against the kernel: veth pairs the tests create and delete (root; skipped otherwise).
-        .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures", "VethFixtures"]),
+        .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "PacketFilter", "Pipeline", "PacketFormats", "BufferCache", "PacketFixtures", "VethFixtures"]),
         .testTarget(name: "XdpIOTests", dependencies: ["XdpIO", "CXdp", "PcapIO", "Pipeline", "BufferCache", "PacketFixtures", "VethFixtures",
                                                  "CMallocCounter"]),
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
@@ -102,6 +111,6 @@ let package = Package(
         .testTarget(name: "LeakCheckTests", dependencies: ["BufferCache"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
-                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO"]),
+                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO", "Reports"]),
     ]
 )

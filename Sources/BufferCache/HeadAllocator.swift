@@ -65,6 +65,26 @@ public struct AllocatorCounters: Sendable, Equatable {
     /// Fraction of gets served without a refill (1 when there were no gets).
     public var hitRate: Double { gets == 0 ? 1 : Double(hits) / Double(gets) }
 
+    /// What every allocator counts, as the JSON `allocator` object and the metrics
+    /// (`forwarder_allocator_KEY_total`) show it: JSON key, what it counts, value.
+    public var allocatorTable: [(key: String, help: String, value: UInt64)] {
+        [("gets", "Packet heads taken from the allocator", gets), ("puts", "Packet heads given back to the allocator", puts),
+         ("failures", "Times no packet head could be had", refillFailures)]
+    }
+
+    /// The cache's counters, as the JSON `cache` object and the metrics
+    /// (`forwarder_cache_KEY_total`) show them. A head freed by a thread whose cache did not
+    /// hand it out is a remote free whether it was sent home or adopted.
+    public var cacheTable: [(key: String, help: String, value: UInt64)] {
+        [("gets", "heads taken", gets), ("hits", "gets served from the per-thread cache", hits),
+         ("refills", "refills from the shared pool", refills), ("refill_heads", "heads moved in by refills", refillHeads),
+         ("refill_failures", "refills the pool could not serve", refillFailures), ("puts", "heads given back", puts),
+         ("flushes", "flushes to the shared pool", flushes), ("flush_heads", "heads moved out by flushes", flushHeads),
+         ("remote_frees", "heads freed by another thread than their owner", remoteFrees &+ adopted),
+         ("adopted", "of the remote frees, heads kept by the freeing thread (--remote-frees adopt)", adopted),
+         ("remote_returns", "remotely freed heads taken back by their owner", remoteReturns)]
+    }
+
     /// Every counter, for summing: a new counter added here is summed with the others.
     static let fields: [WritableKeyPath<AllocatorCounters, UInt64> & Sendable] = [
         \.gets, \.hits, \.refills, \.refillHeads, \.refillFailures, \.puts, \.flushes, \.flushHeads,

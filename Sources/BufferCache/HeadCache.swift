@@ -135,6 +135,13 @@ public struct HeadCache: ~Copyable, HeadAllocator {
 
     @inlinable
     public mutating func put(_ head: PacketHead) {
+        head.returnFrameIfHeld()
+        putOwnBuffer(head)
+    }
+
+    /// `put` of a head that holds no frame (its own buffer).
+    @inlinable
+    mutating func putOwnBuffer(_ head: PacketHead) {
         _counters.puts &+= 1
         if _slowPath(head.meta.pointee.owner != id) {
             if returnsHome {
@@ -171,11 +178,13 @@ public struct HeadCache: ~Copyable, HeadAllocator {
     public mutating func putBulk(_ heads: UnsafePointer<PacketHead>, count n: Int) {
         var i = 0
         while i < n {
+            // Once a head holding a frame is met, its frame and every later one go back in bulk.
+            if _slowPath(heads[i].isBuiltAroundFrame) { PacketHead.returnFrames(heads + i, count: n - i) }
             let owner = heads[i].meta.pointee.owner
             if _slowPath(returnsHome && owner != id) {
                 i = sendHomeRun(heads, from: i, count: n)
             } else {
-                put(heads[i])
+                putOwnBuffer(heads[i])
                 i &+= 1
             }
         }
@@ -266,6 +275,7 @@ public struct HeadCache: ~Copyable, HeadAllocator {
         while i < n, heads[i].meta.pointee.owner == owner {
             let head = heads[i]
             i += 1
+            head.returnFrameIfHeld()
             _counters.puts &+= 1
             if debugChecks { guard acceptOnPut(head) else { continue } }
             _counters.remoteFrees &+= 1

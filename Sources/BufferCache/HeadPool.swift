@@ -218,7 +218,7 @@ public final class HeadPool: @unchecked Sendable {
 extension HeadMeta {
     /// A head whose buffer starts at `buffer` and holds `capacity` bytes.
     public init(buffer: UnsafeMutableRawPointer, capacity: UInt32) {
-        self.init(buffer: buffer, next: nil, ownBuffer: nil, frameAddress: HeadMeta.noFrame, capacity: capacity,
+        self.init(buffer: buffer, next: nil, ownBuffer: nil, frameAddress: HeadMeta.noFrame, frameOrigin: nil, capacity: capacity,
                   ownCapacity: 0, length: 0, wireLength: 0, state: HeadState.fresh.rawValue, dataOffset: 0, owner: 0)
     }
 }

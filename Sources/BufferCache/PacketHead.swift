@@ -16,6 +16,9 @@ public struct HeadMeta {
     /// The address (in its UMEM) of the frame `buffer` points into; `HeadMeta.noFrame` while
     /// the head uses its own buffer.
     public var frameAddress: UInt64
+    /// Where that frame goes back when the head is freed with it (`FrameOrigin`); nil while the
+    /// head uses its own buffer, or when whoever built it takes the frame back itself.
+    public var frameOrigin: UnsafePointer<FrameOrigin>?
     /// Bytes in the buffer: headroom + data + tailroom.
     public var capacity: UInt32
     /// `capacity` of the head's own buffer while it is built around a frame.

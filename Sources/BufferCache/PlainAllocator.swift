@@ -42,6 +42,7 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
 
     @inlinable
     public mutating func put(_ head: PacketHead) {
+        head.returnFrameIfHeld()
         _counters.puts &+= 1
         if head.meta.pointee.capacity != 0 { free(head.meta.pointee.buffer) }
         free(UnsafeMutableRawPointer(head.meta))
@@ -61,17 +62,19 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
 
     @inlinable
     public mutating func getBulkForFrames(into heads: UnsafeMutablePointer<PacketHead>, count n: Int) -> Int {
-        for i in 0..<n {
-            guard let head = getForFrame() else { return i }
-            heads[i] = head
-        }
-        return n
+        fill(heads, n) { $0.getForFrame() }
     }
 
     @inlinable
     public mutating func getBulk(into heads: UnsafeMutablePointer<PacketHead>, count n: Int) -> Int {
+        fill(heads, n) { $0.get() }
+    }
+
+    /// Up to `n` heads from `one` into `heads`; how many, stopping at the first failure.
+    @inlinable
+    mutating func fill(_ heads: UnsafeMutablePointer<PacketHead>, _ n: Int, _ one: (inout PlainAllocator) -> PacketHead?) -> Int {
         for i in 0..<n {
-            guard let head = get() else { return i }
+            guard let head = one(&self) else { return i }
             heads[i] = head
         }
         return n
@@ -79,6 +82,10 @@ public struct PlainAllocator: ~Copyable, HeadAllocator {
 
     @inlinable
     public mutating func putBulk(_ heads: UnsafePointer<PacketHead>, count n: Int) {
-        for i in 0..<n { put(heads[i]) }
+        for i in 0..<n {
+            // Once a head holding a frame is met, its frame and every later one go back in bulk.
+            if _slowPath(heads[i].isBuiltAroundFrame) { PacketHead.returnFrames(heads + i, count: n - i) }
+            put(heads[i])
+        }
     }
 }

@@ -57,13 +57,9 @@ extension PcapError {
 
 extension PcapError.Kind {
     init(_ status: cpcap_status) {
-        switch status {
-        case .CPCAP_OK, .CPCAP_OTHER: self = .other
-        case .CPCAP_PERMISSION_DENIED: self = .permissionDenied
-        case .CPCAP_NO_SUCH_DEVICE: self = .noSuchDevice
-        case .CPCAP_INTERFACE_DOWN: self = .interfaceDown
-        case .CPCAP_NOT_ETHERNET: self = .notEthernet
-        case .CPCAP_BAD_FILTER: self = .badFilter
-        }
+        let kinds: [cpcap_status: Self] = [.CPCAP_PERMISSION_DENIED: .permissionDenied, .CPCAP_NO_SUCH_DEVICE: .noSuchDevice,
+                                           .CPCAP_INTERFACE_DOWN: .interfaceDown, .CPCAP_NOT_ETHERNET: .notEthernet,
+                                           .CPCAP_BAD_FILTER: .badFilter]
+        self = kinds[status] ?? .other
     }
 }

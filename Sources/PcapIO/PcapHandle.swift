@@ -1,6 +1,7 @@
 import PacketFormats
 import CPcap
 import Glibc
+import Pipeline
 
 extension PcapPort {
     /// One open libpcap handle, shared by every worker's `PcapPort` on that interface and
@@ -77,10 +78,10 @@ extension PcapPort {
 
         /// libpcap's kernel counters: frames seen, dropped by the ring, dropped by the interface.
         /// nil when libpcap cannot read them (the summary then leaves the line out).
-        public func kernelStats() -> (received: UInt64, dropped: UInt64, interfaceDropped: UInt64)? {
-            var r: UInt64 = 0, d: UInt64 = 0, i: UInt64 = 0
-            guard cpcap_stats(port, &r, &d, &i, nil, 0) == 0 else { return nil }
-            return (r, d, i)
+        public func kernelStats() -> KernelCounters? {
+            var c = KernelCounters()
+            guard cpcap_stats(port, &c.received, &c.dropped, &c.interfaceDropped, nil, 0) == 0 else { return nil }
+            return c
         }
     }
 }

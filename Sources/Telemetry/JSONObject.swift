@@ -20,6 +20,10 @@ public struct JSONObject {
     public mutating func add(fields: [(String, UInt64)]) {
         for (key, value) in fields { add(key, value) }
     }
+    /// A counters type's table (key, help, value), in its order; the help is the metrics'.
+    public mutating func add(fields: [(key: String, help: String, value: UInt64)]) {
+        for f in fields { add(f.key, f.value) }
+    }
     public mutating func addNull(_ key: String) { fields.append("\(quote(key)):null") }
 
     public var text: String { "{" + fields.joined(separator: ",") + "}" }

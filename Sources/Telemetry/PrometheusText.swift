@@ -14,9 +14,10 @@ public struct PrometheusText {
         sample(name, labels, String(value))
     }
 
-    /// Several unlabelled counters, in the order given.
-    public mutating func counters(_ rows: [(name: String, help: String, value: UInt64)]) {
-        for r in rows { counter(r.name, r.help, r.value) }
+    /// A counters type's table (key, help, value) in its order, unlabelled: each row the counter
+    /// `prefix` + key + `_total`, its HELP the row's help after `helpPrefix`, as a sentence.
+    public mutating func counters(_ prefix: String, _ rows: [(key: String, help: String, value: UInt64)], helpPrefix: String = "") {
+        for r in rows { counter(prefix + r.key + "_total", helpPrefix + r.help + ".", r.value) }
     }
 
     public mutating func gauge(_ name: String, _ help: String, _ value: Double,

@@ -1,3 +1,4 @@
+import BufferCache
 import CXdp
 import Glibc
 
@@ -9,6 +10,9 @@ public final class XdpPair: @unchecked Sendable {
     public let interfaces: (XdpInterface, XdpInterface)
     public let options: XdpOptions
     let pair: OpaquePointer
+    /// Where a head freed still holding one of the UMEM's received frames gives it back (to its
+    /// socket's fill ring, `cxdp_recycle`), whichever allocator it is put to.
+    let origin: UnsafePointer<FrameOrigin>
     private var closed = false
 
     /// Frame accounting: per side (0 = first interface), the frames of its partitions in each
@@ -55,10 +59,15 @@ public final class XdpPair: @unchecked Sendable {
     public init(_ interfaces: (XdpInterface, XdpInterface), options: XdpOptions) throws(XdpError) {
         self.interfaces = interfaces
         self.options = options
-        pair = try XdpSockets.open((interfaces.0.name, interfaces.1.name), options: options)
+        let opened = try XdpSockets.open((interfaces.0.name, interfaces.1.name), options: options)
+        pair = opened
+        origin = FrameOrigin.make(context: opened, recycle: { cxdp_recycle($0, $1, $2) })
     }
 
-    deinit { if !closed { cxdp_close_pair(pair, 200, nil) } }
+    deinit {
+        if !closed { cxdp_close_pair(pair, 200, nil) }
+        FrameOrigin.destroy(origin)
+    }
 
     /// One pair per queue of `options.queue ..< options.queue + options.queueCount`, in queue
     /// order (pair i for worker i). Every queue must exist on both interfaces: checked for all

@@ -2,6 +2,7 @@
 import Nat44
 import PcapngCapture
 import Pipeline
+@testable import Reports
 import XCTest
 import XdpIO
 @testable import Forwarder
@@ -16,10 +17,10 @@ final class MetricsTests: XCTestCase {
         d.txFrames = 7
         d.txBytes = 420
         d.drop(.oversize, count: 3)
-        var s = Summary(options: try parsedOptions(line), totals: Snapshot(directions: (d, DirectionCounters())),
+        var s = Summary(run: try parsedOptions(line).run, totals: Snapshot(directions: (d, DirectionCounters())),
                         pool: HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 250, highWater: 64),
-                        kernel: [KernelCounters(interface: "eth0", counters: (10, 1, 0)),
-                                 KernelCounters(interface: "eth1", counters: nil)],
+                        kernel: [InterfaceKernelCounters(interface: "eth0", counters: KernelCounters(received: 10, dropped: 1, interfaceDropped: 0)),
+                                 InterfaceKernelCounters(interface: "eth1", counters: nil)],
                         elapsed: 2.5, stop: stop)
         s.capture = DropCapture.Counts(written: 2, skipped: 1)
         return s
@@ -31,7 +32,7 @@ final class MetricsTests: XCTestCase {
         c.rxFrames = 12
         c.txCopied = 2
         c.rxFillRingEmpty = 5
-        s.xdp = XdpReport(queues: 0...0, zeroCopy: false, interfaces: [("eth0", "generic", c), ("eth1", "generic", nil)])
+        s.xdp = XdpReport(queues: 0...0, zeroCopy: false, interfaces: [.init(name: "eth0", mode: "generic", counters: c), .init(name: "eth1", mode: "generic", counters: nil)])
         let text = Metrics.text(s, startTime: 1, up: true)
         XCTAssertTrue(text.contains("# TYPE forwarder_xdp_rx_frames_total counter\n"), text)
         XCTAssertTrue(text.contains("forwarder_xdp_rx_frames_total{interface=\"eth0\"} 12\n"), text)

@@ -2,6 +2,7 @@
 import Foundation
 import Nat44
 import Pipeline
+@testable import Reports
 import Telemetry
 import XCTest
 import XdpIO
@@ -28,9 +29,9 @@ final class SummaryTests: XCTestCase {
     func testJSONSummaryCarriesTheCountersItWasGiven() throws {
         let o = try parsedOptions("eth0 eth1 --one-way --cache-preset kernel-2025 --json")
         let pool = HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 256, highWater: 64)
-        let summary = Summary(options: o, totals: snapshot(frames: 1000, drops: 3), pool: pool,
-                              kernel: [KernelCounters(interface: "eth0", counters: (1003, 0, 0)),
-                                       KernelCounters(interface: "eth1", counters: nil)],
+        let summary = Summary(run: o.run, totals: snapshot(frames: 1000, drops: 3), pool: pool,
+                              kernel: [InterfaceKernelCounters(interface: "eth0", counters: KernelCounters(received: 1003, dropped: 0, interfaceDropped: 0)),
+                                       InterfaceKernelCounters(interface: "eth1", counters: nil)],
                               elapsed: 2.5, stop: .signal(2))
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
         XCTAssertEqual(json["mode"] as? String, "l2")
@@ -64,9 +65,9 @@ final class SummaryTests: XCTestCase {
         c.recycled = 10
         c.rxDropped = 7
         c.rxFillRingEmpty = 7
-        var summary = Summary(options: o, totals: snapshot(frames: 90), pool: nil, kernel: [], elapsed: 1, stop: .duration)
+        var summary = Summary(run: o.run, totals: snapshot(frames: 90), pool: nil, kernel: [], elapsed: 1, stop: .duration)
         summary.xdp = XdpReport(queues: 1...2, zeroCopy: false,
-                                interfaces: [("eth0", "native", c + c), ("eth1", "generic", nil)])
+                                interfaces: [.init(name: "eth0", mode: "native", counters: c + c), .init(name: "eth1", mode: "generic", counters: nil)])
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
         XCTAssertEqual(json["io"] as? String, "xdp")
         let xdp = try XCTUnwrap(json["xdp"] as? [String: Any])
@@ -83,7 +84,7 @@ final class SummaryTests: XCTestCase {
         XCTAssertTrue(lines[0].hasPrefix("  xdp eth0 (native, queues 1-2, copy): rx 200, tx 180 (4 copied)"), lines[0])
         XCTAssertTrue(lines[0].contains("kernel drops 14 (RX ring full 0, fill ring empty 14)"), lines[0])
         XCTAssertTrue(lines[1].hasSuffix("counters unreadable"), lines[1])
-        let pcap = Summary(options: try parsedOptions("eth0 eth1 --json"), totals: snapshot(frames: 10), pool: nil,
+        let pcap = Summary(run: try parsedOptions("eth0 eth1 --json").run, totals: snapshot(frames: 10), pool: nil,
                            kernel: [], elapsed: 1, stop: .duration)
         let pj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(pcap.json().utf8)) as? [String: Any])
         XCTAssertEqual(pj["io"] as? String, "pcap")
@@ -92,7 +93,7 @@ final class SummaryTests: XCTestCase {
 
     func testErrorStopIsReportedInTextAndJSON() throws {
         let o = try parsedOptions("eth0 eth1 --alloc plain")
-        let summary = Summary(options: o, totals: snapshot(frames: 5), pool: nil, kernel: [], elapsed: 1,
+        let summary = Summary(run: o.run, totals: snapshot(frames: 5), pool: nil, kernel: [], elapsed: 1,
                               stop: .error("eth1: receive failed: network is down"))
         XCTAssertTrue(summary.textLines()[0].hasPrefix("stopped after an error after 1.0 s"))
         XCTAssertTrue(summary.textLines().contains { $0.hasPrefix("  plain allocator: 5 heads allocated") })
@@ -104,7 +105,7 @@ final class SummaryTests: XCTestCase {
 
     func testStatsLineGivesTheRatesOfTheInterval() throws {
         let o = try parsedOptions("eth0 eth1 --one-way")
-        var line = StatsLine(options: o, startTime: 0, pool: true)
+        var line = StatsLine(run: o.run, startTime: 0, pool: true)
         _ = line.next(now: 1_000_000_000, workers: [WorkerSnapshot(index: 0, cpu: nil, totals: snapshot(frames: 1000))])
         let text = line.next(now: 2_000_000_000,
                              workers: [WorkerSnapshot(index: 0, cpu: nil, totals: snapshot(frames: 3000, drops: 7))])
@@ -113,7 +114,7 @@ final class SummaryTests: XCTestCase {
 
     func testStatsLineShowsEachWorkerCompactly() throws {
         let o = try parsedOptions("eth0 eth1 --one-way --workers 2")
-        var line = StatsLine(options: o, startTime: 0, pool: true)
+        var line = StatsLine(run: o.run, startTime: 0, pool: true)
         let text = line.next(now: 1_000_000_000, workers: [
             WorkerSnapshot(index: 0, cpu: 0, totals: snapshot(frames: 3000)),
             WorkerSnapshot(index: 1, cpu: 1, totals: snapshot(frames: 1000)),
@@ -131,7 +132,7 @@ final class SummaryTests: XCTestCase {
         b.handOffs.dropped = 1
         b.allocator.adopted = 4
         let workers = [WorkerSnapshot(index: 0, cpu: nil, totals: a), WorkerSnapshot(index: 1, cpu: nil, totals: b)]
-        var summary = Summary(options: o, totals: a + b, pool: HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 256, highWater: 64),
+        var summary = Summary(run: o.run, totals: a + b, pool: HeadPool.Stats(slabs: 1, totalHeads: 256, freeHeads: 256, highWater: 64),
                               kernel: [], elapsed: 1, stop: .duration)
         summary.workers = workers
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])

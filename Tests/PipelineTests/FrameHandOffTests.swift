@@ -90,8 +90,8 @@ private struct FrameLendingPort: PacketPort, ~Copyable {
     }
 }
 
-/// `UmemAllocator` in miniature: a head still built around a frame when it is freed gives the
-/// frame back to the region first.
+/// A head still built around a frame when it is freed gives the frame back to the region first
+/// (what the allocators do through the head's `FrameOrigin`, written out here for the region).
 private struct FrameLendingAllocator: HeadAllocator, ~Copyable {
     var base: HeadCache
     let region: FrameRegion

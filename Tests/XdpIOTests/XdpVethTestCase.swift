@@ -68,8 +68,8 @@ class XdpVethTestCase: VethTestCase {
     }
 
     /// Frames of the test's EtherType received on `port` within `seconds`, into heads of
-    /// `allocator` (freed after each burst: an AF_XDP port's heads must be freed through a
-    /// `UmemAllocator` on its pair).
+    /// `allocator` (freed after each burst: an AF_XDP port's heads give their UMEM frames back
+    /// when they are put).
     func receive<P: PacketPort & ~Copyable, A: HeadAllocator & ~Copyable>(
         on port: inout P, using allocator: inout A, expected: Int, seconds: Double) throws -> [[UInt8]] {
         var frames: [[UInt8]] = []
@@ -96,9 +96,9 @@ class XdpVethTestCase: VethTestCase {
         try receive(on: &port, using: &allocator, expected: expected, seconds: seconds)
     }
 
-    /// `receive` on an AF_XDP port, its heads given back through a `UmemAllocator`.
+    /// `receive` on an AF_XDP port, into heads of a plain allocator of its own.
     func receive(on port: inout XdpPort, expected: Int, seconds: Double) throws -> [[UInt8]] {
-        var heads = UmemAllocator(base: PlainAllocator(), pair: port.pair)
+        var heads = PlainAllocator()
         return try receive(on: &port, using: &heads, expected: expected, seconds: seconds)
     }
 

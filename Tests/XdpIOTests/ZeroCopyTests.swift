@@ -44,8 +44,8 @@ final class ZeroCopyTests: XdpVethTestCase {
     private func makeWorker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable>(
         _ pair: XdpPair, _ base: consuming A, _ processor: consuming P, inputs: [Side] = [.inside, .outside],
         settings: WorkerSettings = WorkerSettings(), slot: StatsSlot<P.Counters>
-    ) -> Worker<UmemAllocator<A>, P, XdpPort> {
-        Worker(allocator: UmemAllocator(base: base, pair: pair), processor: processor,
+    ) -> Worker<A, P, XdpPort> {
+        Worker(allocator: base, processor: processor,
                inPort: XdpPort(pair: pair, side: 0, burst: 32), outPort: XdpPort(pair: pair, side: 1, burst: 32),
                inputs: inputs, settings: settings, slot: slot)
     }
@@ -53,7 +53,7 @@ final class ZeroCopyTests: XdpVethTestCase {
     /// Steps the worker until side 0 and side 1 have taken `rx` frames off their RX rings (or
     /// `seconds` passed), then a few times more.
     private func pump<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable>(
-        _ worker: inout Worker<UmemAllocator<A>, P, XdpPort>, _ pair: XdpPair, rx: (UInt64, UInt64), seconds: Double = 3
+        _ worker: inout Worker<A, P, XdpPort>, _ pair: XdpPair, rx: (UInt64, UInt64), seconds: Double = 3
     ) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -113,7 +113,7 @@ final class ZeroCopyTests: XdpVethTestCase {
         let pair = try openPair(s)
         var peerA = try peer(s.peerA), peerB = try peer(s.peerB)
         var a = XdpPort(pair: pair, side: 0, burst: 32), b = XdpPort(pair: pair, side: 1, burst: 32)
-        var heads = UmemAllocator(base: PlainAllocator(), pair: pair)
+        var heads = PlainAllocator()
         let tag: [UInt8] = [0x81, 0x00, 0x00, 0x14]
 
         func receiveOne(on port: inout XdpPort, etherTypeAt12 etherType: UInt16) throws -> PacketHead {
@@ -203,7 +203,7 @@ final class ZeroCopyTests: XdpVethTestCase {
         let pair = try openPair(s, options)
         var peerA = try peer(s.peerA)
         var port = XdpPort(pair: pair, side: 0, burst: 32)
-        var heads = UmemAllocator(base: PlainAllocator(), pair: pair)
+        var heads = PlainAllocator()
         XCTAssertEqual(try sendAll([frame(1)], on: &peerA), 1)
         var head = try XCTUnwrap(heads.get())
         XCTAssertEqual(try receiveOne(into: &head, on: &port), 1)
@@ -305,7 +305,7 @@ final class ZeroCopyTests: XdpVethTestCase {
         var peerA = try peer(s.peerA)
         var port = XdpPort(pair: pair, side: 0, burst: 32)
         var other = XdpPort(pair: pair, side: 1, burst: 32)
-        var heads = UmemAllocator(base: PlainAllocator(), pair: pair)
+        var heads = PlainAllocator()
         XCTAssertEqual(try sendAll([frame(1)], on: &peerA), 1)
         var head = try XCTUnwrap(heads.get())
         _ = try receiveOne(into: &head, on: &port)

@@ -3,6 +3,7 @@ import Configuration
 import Telemetry
 import Nat44
 import PcapIO
+import PacketFilter
 import ProcessControl
 import VlanTranslation
 import XdpIO

@@ -2,6 +2,7 @@ import Telemetry
 import BufferCache
 import PcapngCapture
 import Pipeline
+import Reports
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,12 +63,12 @@ final class Reporter {
         // The totals are the workers' figures summed, read once: they always add up.
         let perWorker = workers()
         // AF_XDP: the sockets are read once, for their own counters and the kernel line.
-        let xdp = ports.xdpReport()
-        var s = Summary(options: options, totals: perWorker.reduce(Snapshot()) { $0 + $1.totals }, pool: pool?.stats,
-                        kernel: xdp?.kernel ?? ports.kernelStats(), elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
+        let report = ports.report()
+        var s = Summary(run: options.run, totals: perWorker.reduce(Snapshot()) { $0 + $1.totals }, pool: pool?.stats,
+                        kernel: report.kernel, elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
                         stop: stop)
         s.workers = perWorker
-        s.xdp = xdp
+        s.xdp = report.xdp
         s.capture = capture?.counts
         return s
     }
@@ -101,5 +102,15 @@ final class Reporter {
     /// metrics written from the final summary.
     func finish(_ summary: Summary) {
         writeMetrics(summary, up: false)
+    }
+}
+
+extension Options {
+    /// What the reports say of this run.
+    var run: RunDescription {
+        RunDescription(version: forwarderVersion, inName: inName, outName: outName, oneWay: oneWay, mode: mode.name,
+                       allocator: allocator.rawValue, cachePreset: cachePreset.rawValue,
+                       remoteFrees: allocator == .cache ? parallel.remoteFrees.rawValue : "none", burst: burst,
+                       debugHeads: debugHeads, filter: filter, captureDrops: captureDrops, captureLimit: captureLimit)
     }
 }

@@ -1,15 +1,13 @@
 import Telemetry
 import BufferCache
 import ProcessControl
+import Reports
 import Nat44
 import PcapIO
 import PcapngCapture
 import Pipeline
 import VlanTranslation
 import XdpIO
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Opens the ports, runs the workers until stopped, and reports: the stats line while running,
 /// the text or JSON summary at the end.
@@ -52,8 +50,8 @@ final class Runner {
         let workers = ports.workers
         options.parallel.workers = workers
         // `--io auto` chose pcap: nothing for the guard to do, no root process to keep around.
-        if case .pcap = ports.io, let problem = releaseGuard?.finish() { Log.warning(problem) }
-        if !options.quiet { for n in ports.notes { Log.info(n.message, interface: n.interface) } }
+        if case .pcap = ports.sets, let problem = releaseGuard?.finish() { Log.warning(problem) }
+        if !options.quiet { for n in ports.startNotes { Log.info(n.message, interface: n.interface) } }
         var mode = options.mode
         if case .vlanNat(let partial) = mode { mode = .vlanNat(try ports.complete(partial)) }
         // Warnings come after opening, so a permission error is not buried under them.
@@ -93,7 +91,7 @@ final class Runner {
                 }
             }
         }
-        var statsLine = StatsLine(options: options, startTime: startTime, pool: pool != nil)
+        var statsLine = StatsLine(run: options.run, startTime: startTime, pool: pool != nil)
         superviseUntilStopped(startTime: startTime, statsLine: &statsLine, reporter: reporter)
         StopControl.request()
         for t in threads { t.join() }
@@ -166,77 +164,18 @@ final class Runner {
         var cacheConfig = options.cachePreset.configuration
         cacheConfig.debugChecks = options.debugHeads
         cacheConfig.remoteFrees = options.parallel.remoteFrees
-        let io = ports.io, failure = self.failure, snaplen = options.snaplen, filter = ports.xdpFilter
-        let threadName = "fwd\(worker) " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
-        threads.append(JoinableThread(name: threadName, cpu: options.parallel.cpu(forWorker: worker)) {
-            do throws(PortError) {
-                // One branch per port kind: each instantiates the Worker with its own port type.
-                switch io {
-                case .pcap(let handles):
-                    try Runner.runWorker(inPort: PcapPort(handle: handles[worker].0, burst: settings.burst),
-                                         outPort: PcapPort(handle: handles[worker].1, burst: settings.burst),
-                                         pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
-                                         slot: slot, handOff: handOff, makeProcessor: makeProcessor)
-                case .xdp(let pairs):
-                    try Runner.runXdpWorker(pair: pairs[worker], snaplen: snaplen, filter: filter,
-                                            pool: pool, cacheConfig: cacheConfig, inputs: inputs, settings: settings,
-                                            slot: slot, handOff: handOff, makeProcessor: makeProcessor)
-                }
-            } catch {
-                failure.record(error.message)
-                StopControl.request()
-            }
-        })
-    }
-
-    /// A worker on two ports of one kind, with the cache or the plain allocator: each
-    /// combination is its own specialisation of `Worker`.
-    private static func runWorker<IO: PacketPort & ~Copyable, P: FrameProcessor & ~Copyable>(
-        inPort: consuming IO, outPort: consuming IO, pool: HeadPool?, cacheConfig: HeadCache.Configuration, inputs: [Side],
-        settings: WorkerSettings, slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, makeProcessor: () -> P
-    ) throws(PortError) {
-        if let pool {
-            try run(allocator: try cache(pool, cacheConfig), inPort: inPort, outPort: outPort, inputs: inputs,
-                    settings: settings, slot: slot, handOff: handOff, processor: makeProcessor())
-        } else {
-            try run(allocator: PlainAllocator(), inPort: inPort, outPort: outPort, inputs: inputs, settings: settings,
-                    slot: slot, handOff: handOff, processor: makeProcessor())
+        let launcher = WorkerLauncher(settings: settings, allocator: pool.map { .cache($0, cacheConfig) } ?? .plain, failure: failure)
+        let name = "fwd\(worker) " + (inputs.count == 2 ? "nat" : inputs[0] == .inside ? "in->out" : "out->in")
+        let cpu = options.parallel.cpu(forWorker: worker)
+        // One branch per port kind: each instantiates the Worker with its own port type.
+        switch ports.sets {
+        case .pcap(let set):
+            threads.append(launcher.start(worker: worker, inputs: inputs, ports: set, name: name, cpu: cpu, slot: slot,
+                                          handOff: handOff, makeProcessor: makeProcessor))
+        case .xdp(let set):
+            threads.append(launcher.start(worker: worker, inputs: inputs, ports: set, name: name, cpu: cpu, slot: slot,
+                                          handOff: handOff, makeProcessor: makeProcessor))
         }
-    }
-
-    /// A worker on the AF_XDP ports of `pair`, its allocator (cache or plain) wrapped in a
-    /// `UmemAllocator` so that every head freed with a received frame gives the frame back to
-    /// its fill ring.
-    private static func runXdpWorker<P: FrameProcessor & ~Copyable>(
-        pair: XdpPair, snaplen: Int, filter: PcapFilter.Program?, pool: HeadPool?, cacheConfig: HeadCache.Configuration,
-        inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, makeProcessor: () -> P
-    ) throws(PortError) {
-        let inPort = XdpPort(pair: pair, side: 0, burst: settings.burst, snaplen: snaplen, filter: filter)
-        let outPort = XdpPort(pair: pair, side: 1, burst: settings.burst, snaplen: snaplen, filter: filter)
-        if let pool {
-            try run(allocator: UmemAllocator(base: try cache(pool, cacheConfig), pair: pair), inPort: inPort, outPort: outPort,
-                    inputs: inputs, settings: settings, slot: slot, handOff: handOff, processor: makeProcessor())
-        } else {
-            try run(allocator: UmemAllocator(base: PlainAllocator(), pair: pair), inPort: inPort, outPort: outPort,
-                    inputs: inputs, settings: settings, slot: slot, handOff: handOff, processor: makeProcessor())
-        }
-    }
-
-    private static func cache(_ pool: HeadPool, _ configuration: HeadCache.Configuration) throws(PortError) -> HeadCache {
-        guard let cache = HeadCache(pool: pool, configuration: configuration) else {
-            throw PortError("too many head caches on one pool")
-        }
-        return cache
-    }
-
-    /// Builds the worker and runs it until a stop is requested.
-    private static func run<A: HeadAllocator & ~Copyable, IO: PacketPort & ~Copyable, P: FrameProcessor & ~Copyable>(
-        allocator: consuming A, inPort: consuming IO, outPort: consuming IO, inputs: [Side], settings: WorkerSettings,
-        slot: StatsSlot<P.Counters>, handOff: HandOffEndpoint?, processor: consuming P
-    ) throws(PortError) {
-        var worker = Worker(allocator: allocator, processor: processor, inPort: inPort, outPort: outPort, inputs: inputs,
-                            settings: settings, slot: slot, handOff: handOff)
-        try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
     }
 
     /// Each worker's counters (its threads summed), in worker order.

@@ -93,6 +93,28 @@ public struct NatCounters: Sendable, Equatable {
         }
     }
 
+    /// The counters the JSON `nat` object and the metrics (`forwarder_nat_KEY_total`) show
+    /// under one key each: JSON key, what it counts (the metrics' HELP), value.
+    public var table: [(key: String, help: String, value: UInt64)] {
+        [("hairpinned", "Packets hairpinned (inside to inside through the outside address)", hairpinned),
+         ("icmp_errors_translated", "ICMP errors translated", icmpErrorsTranslated),
+         ("icmp_errors_sent", "ICMP errors the gateway sent", icmpErrorsSent),
+         ("icmp_errors_rate_limited", "ICMP errors not sent: rate limit", icmpErrorsRateLimited),
+         ("echo_replies_sent", "Echo replies the gateway sent", echoRepliesSent),
+         ("mss_clamped", "TCP SYNs and SYN-ACKs whose MSS option was lowered (--mss-clamp)", mssClamped),
+         ("fragments_translated", "Non-first fragments translated", fragmentsTranslated),
+         ("fragments_held", "Fragments held until their first fragment came", fragmentsHeld),
+         ("fragments_handed_off", "Held fragments handed to the worker that translated their first fragment", fragmentsHandedOff)]
+    }
+
+    /// ARP's counters, the JSON `nat.arp` object and the metrics `forwarder_nat_arp_KEY_total`.
+    public var arpTable: [(key: String, help: String, value: UInt64)] {
+        [("received", "ARP packets received", arpReceived), ("requests_answered", "ARP requests answered", arpRequestsAnswered),
+         ("requests_sent", "ARP requests sent", arpRequestsSent), ("replies_received", "ARP replies received", arpRepliesReceived),
+         ("held", "Packets held waiting for ARP", arpHeld), ("released", "Held packets released after ARP resolved", arpReleased),
+         ("copies_sent", "ARP frames copied to the other workers", arpCopiesSent)]
+    }
+
     /// Name/value pairs in a stable order, for the stats line and the JSON `nat` key.
     public var fields: [(String, UInt64)] {
         var f: [(String, UInt64)] = []

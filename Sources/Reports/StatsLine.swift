@@ -1,16 +1,16 @@
 import Telemetry
 
 /// The `--stats` line: rates and drops over the last interval, from two snapshots.
-struct StatsLine {
-    let options: Options
+public struct StatsLine {
+    let run: RunDescription
     let startTime: UInt64
     /// Cache mode (hit rate, refills, flushes) rather than plain allocations.
     let pool: Bool
     private var previous: (time: UInt64, totals: Snapshot)
     private var previousWorkers: [WorkerSnapshot] = []
 
-    init(options: Options, startTime: UInt64, pool: Bool) {
-        self.options = options
+    public init(run: RunDescription, startTime: UInt64, pool: Bool) {
+        self.run = run
         self.startTime = startTime
         self.pool = pool
         previous = (startTime, Snapshot())
@@ -18,12 +18,12 @@ struct StatsLine {
 
     /// The line for the interval since the last call, e.g.
     /// `[2.0s] in->out 745.1 kpps 381.5 Mbps | out->in ... | cache hit 99.61% refills 3 flushes 2`.
-    mutating func next(now: UInt64, workers: [WorkerSnapshot]) -> String {
+    public mutating func next(now: UInt64, workers: [WorkerSnapshot]) -> String {
         let s = workers.reduce(Snapshot()) { $0 + $1.totals }
         let seconds = Double(now - previous.time) / 1e9
         let old = previous.totals
         var parts: [String] = []
-        for d in options.directions {
+        for d in run.directions {
             let c = s.direction(d.index), o = old.direction(d.index)
             let frames = Double(c.txFrames - o.txFrames)
             let bits = Double(c.txBytes - o.txBytes) * 8
@@ -53,7 +53,7 @@ struct StatsLine {
             }
             var text = "workers rx kpps " + rates.joined(separator: "/")
             let handedOff = s.handOffs.sent - old.handOffs.sent
-            if case .vlanNat = options.mode { text += " hand-offs \(handedOff)" }
+            if run.mode == "vlan-nat" { text += " hand-offs \(handedOff)" }
             parts.append(text)
         }
         previous = (now, s)

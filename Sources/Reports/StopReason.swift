@@ -1,7 +1,7 @@
 import ProcessControl
 
 /// What ended a run; the summary says it, the JSON as `stopped_by`.
-enum StopReason: Equatable {
+public enum StopReason: Equatable, Sendable {
     case signal(Int32)
     /// `--duration` ran out.
     case duration
@@ -13,5 +13,5 @@ enum StopReason: Equatable {
 
 extension StopReason {
     /// Why the workers were stopped, when no worker failed: the signal, or `--duration`.
-    static var now: StopReason { StopControl.stopSignal.map { .signal($0) } ?? .duration }
+    public static var now: StopReason { StopControl.stopSignal.map { .signal($0) } ?? .duration }
 }

@@ -6,20 +6,26 @@ import XdpIO
 
 /// The end-of-run report, built from values only (the workers' last counters, the pool's and
 /// the kernel's counters, how the run ended): the text summary on stderr, or one JSON object.
-struct Summary {
-    let options: Options
-    let totals: Snapshot
+public struct Summary {
+    public let run: RunDescription
+    public let totals: Snapshot
     /// nil in plain mode.
-    let pool: HeadPool.Stats?
-    let kernel: [KernelCounters]
-    let elapsed: Double
-    let stop: StopReason
+    public let pool: HeadPool.Stats?
+    public let kernel: [InterfaceKernelCounters]
+    public let elapsed: Double
+    public let stop: StopReason
     /// The drop capture's counts (`--capture-drops`), nil without one.
-    var capture: DropCapture.Counts? = nil
+    public var capture: DropCapture.Counts? = nil
     /// Each worker's counters; `totals` is their sum.
-    var workers: [WorkerSnapshot] = []
+    public var workers: [WorkerSnapshot] = []
     /// The AF_XDP sockets' counters, nil with pcap.
-    var xdp: XdpReport? = nil
+    public var xdp: XdpReport? = nil
+
+    public init(run: RunDescription, totals: Snapshot, pool: HeadPool.Stats?, kernel: [InterfaceKernelCounters], elapsed: Double,
+                stop: StopReason) {
+        (self.run, self.totals, self.pool) = (run, totals, pool)
+        (self.kernel, self.elapsed, self.stop) = (kernel, elapsed, stop)
+    }
 
     private var stopText: String {
         switch stop {
@@ -32,10 +38,10 @@ struct Summary {
         }
     }
 
-    func textLines() -> [String] {
+    public func textLines() -> [String] {
         var lines = [stop == .running ? "running for \(formatFixed(elapsed, 1)) s \(stopText)"
                                       : "stopped \(stopText) after \(formatFixed(elapsed, 1)) s"]
-        for d in options.directions {
+        for d in run.directions {
             let c = totals.direction(d.index)
             var line = "  \(d.name) \(d.from) -> \(d.to): rx \(c.rxFrames) frames \(c.rxBytes) bytes, "
                 + "tx \(c.txFrames) frames \(c.txBytes) bytes, dropped \(c.dropsTotal)"
@@ -51,11 +57,11 @@ struct Summary {
         if let x = xdp { lines += xdpLines(x) }
         let a = totals.allocator
         if let p = pool {
-            lines.append("  cache (\(options.cachePreset.rawValue)): gets \(a.gets), hit rate \(formatFixed(a.hitRate * 100, 2))%, "
+            lines.append("  cache (\(run.cachePreset)): gets \(a.gets), hit rate \(formatFixed(a.hitRate * 100, 2))%, "
                 + "refills \(a.refills) (\(a.refillHeads) heads), refill failures \(a.refillFailures), puts \(a.puts), "
                 + "flushes \(a.flushes) (\(a.flushHeads) heads), remote frees \(a.remoteFrees + a.adopted) (\(a.adopted) adopted)")
             lines.append("  pool: \(p.slabs) slabs, \(p.totalHeads) heads, \(p.outstanding) out of the pool, high water \(p.highWater)")
-            if options.debugHeads {
+            if run.debugHeads {
                 lines.append("  debug: double frees \(a.doubleFrees), writes after put \(a.writesAfterPut)")
             }
         } else {
@@ -63,20 +69,20 @@ struct Summary {
         }
         if let nat = totals.nat { lines += nat.summaryLines }
         if workers.count > 1 || totals.handOffs != HandOffCounters() { lines += workerLines() }
-        if let c = capture, let path = options.captureDrops {
-            lines.append("  drop capture \(path): \(c.written) frames written, \(c.skipped) skipped (--capture-limit \(options.captureLimit))")
+        if let c = capture, let path = run.captureDrops {
+            lines.append("  drop capture \(path): \(c.written) frames written, \(c.skipped) skipped (--capture-limit \(run.captureLimit))")
         }
         return lines
     }
 
-    func json() -> String {
+    public func json() -> String {
         var root = JSONObject()
-        root.add("version", forwarderVersion)
-        root.add("in", options.inName)
-        root.add("out", options.outName)
-        root.add("mode", options.mode.name)
-        root.add("alloc", options.allocator.rawValue)
-        root.add("burst", options.burst)
+        root.add("version", run.version)
+        root.add("in", run.inName)
+        root.add("out", run.outName)
+        root.add("mode", run.mode)
+        root.add("alloc", run.allocator)
+        root.add("burst", run.burst)
         root.add("elapsed_s", elapsed)
         switch stop {
         case .error(let message):
@@ -93,7 +99,7 @@ struct Summary {
             root.addNull("error")
         }
         var directions: [JSONObject] = []
-        for d in options.directions {
+        for d in run.directions {
             let c = totals.direction(d.index)
             var o = JSONObject()
             o.add("name", d.name)
@@ -110,32 +116,25 @@ struct Summary {
         var pcap = JSONObject()
         for k in kernel {
             var o = JSONObject()
-            if let c = k.counters {
-                o.add("received", c.received)
-                o.add("dropped", c.dropped)
-                o.add("if_dropped", c.interfaceDropped)
-            }
+            if let c = k.counters { o.add(fields: c.fields) }
             pcap.add(k.interface, o)
         }
         root.add("pcap", pcap)
         root.add("io", xdp == nil ? "pcap" : "xdp")
         if let x = xdp { root.add("xdp", xdpJSON(x)) } else { root.addNull("xdp") }
-        let a = totals.allocator
         var allocator = JSONObject()
-        allocator.add("gets", a.gets)
-        allocator.add("puts", a.puts)
-        allocator.add("failures", a.refillFailures)
+        allocator.add(fields: totals.allocator.allocatorTable)
         root.add("allocator", allocator)
-        if let p = pool { root.add("cache", cacheJSON(a, p)) } else { root.addNull("cache") }
+        if let p = pool { root.add("cache", cacheJSON(totals.allocator, p)) } else { root.addNull("cache") }
         if let nat = totals.nat { root.add("nat", natJSON(nat)) } else { root.addNull("nat") }
-        root.add("remote_frees_policy", options.allocator == .cache ? options.parallel.remoteFrees.rawValue : "none")
+        root.add("remote_frees_policy", run.remoteFrees)
         root.add("workers", workers.map(workerJSON))
-        if let c = capture, let path = options.captureDrops {
+        if let c = capture, let path = run.captureDrops {
             var o = JSONObject()
             o.add("file", path)
             o.add("written", c.written)
             o.add("skipped", c.skipped)
-            o.add("limit", options.captureLimit)
+            o.add("limit", run.captureLimit)
             root.add("capture", o)
         } else {
             root.addNull("capture")
@@ -150,7 +149,7 @@ struct Summary {
             var line = "  xdp \(i.name) (\(i.mode), \(x.queues.queueWords), \(x.zeroCopy ? "zero-copy" : "copy")): "
             guard let c = i.counters else { return line + "counters unreadable" }
             line += "rx \(c.rxFrames), tx \(c.txFrames) (\(c.txCopied) copied), completed \(c.txCompleted), "
-                + "given back \(c.recycled)" + (options.filter == nil ? "" : " (\(c.filtered) filtered)") + ", kernel drops \(c.rxDropped) (RX ring full \(c.rxRingFull), "
+                + "given back \(c.recycled)" + (run.filter == nil ? "" : " (\(c.filtered) filtered)") + ", kernel drops \(c.rxDropped) (RX ring full \(c.rxRingFull), "
                 + "fill ring empty \(c.rxFillRingEmpty)), kick errors \(c.kickErrors)"
             return line
         }
@@ -165,7 +164,7 @@ struct Summary {
         for i in x.interfaces {
             var one = JSONObject()
             one.add("mode", i.mode)
-            if let c = i.counters { one.add(fields: c.fields.map { ($0.key, $0.value) }) }
+            if let c = i.counters { one.add(fields: c.fields) }
             interfaces.add(i.name, one)
         }
         o.add("interfaces", interfaces)
@@ -174,19 +173,14 @@ struct Summary {
 
     private func cacheJSON(_ a: AllocatorCounters, _ p: HeadPool.Stats) -> JSONObject {
         var cache = JSONObject()
-        cache.add("preset", options.cachePreset.rawValue)
-        cache.add(fields: [("gets", a.gets), ("hits", a.hits)])
+        cache.add("preset", run.cachePreset)
+        cache.add(fields: a.cacheTable)
         cache.add("hit_rate", a.hitRate)
-        cache.add(fields: [
-            ("refills", a.refills), ("refill_heads", a.refillHeads), ("refill_failures", a.refillFailures),
-            ("puts", a.puts), ("flushes", a.flushes), ("flush_heads", a.flushHeads),
-            ("remote_frees", a.remoteFrees + a.adopted), ("adopted", a.adopted), ("remote_returns", a.remoteReturns),
-        ])
         cache.add("in_use", a.inUse)
         cache.add("pool_slabs", p.slabs)
         cache.add("pool_heads", p.totalHeads)
         cache.add("pool_high_water", p.highWater)
-        if options.debugHeads {
+        if run.debugHeads {
             cache.add("double_frees", a.doubleFrees)
             cache.add("writes_after_put", a.writesAfterPut)
         }

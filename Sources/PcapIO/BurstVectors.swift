@@ -1,19 +1,20 @@
 import BufferCache
 
-/// The per-burst arrays a port hands its C shim: buffer pointers, their sizes, and the lengths
+/// The per-burst arrays `PcapPort` hands the shim: buffer pointers, their sizes, and the lengths
 /// the shim reports back, allocated once for bursts of up to `capacity` (the per-frame path
-/// allocates nothing), plus an error text buffer. The libpcap and the AF_XDP port share them.
-public struct BurstVectors: ~Copyable {
-    public let capacity: Int
-    public let buffers: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
-    public let constBuffers: UnsafeMutablePointer<UnsafePointer<UInt8>?>
-    public let sizes: UnsafeMutablePointer<UInt32>
-    public let lengths: UnsafeMutablePointer<UInt32>
-    public let wireLengths: UnsafeMutablePointer<UInt32>
-    public let errorText: UnsafeMutablePointer<CChar>
-    public let errorTextSize: Int
+/// allocates nothing), plus an error text buffer. Inlined into the port: no call per burst
+/// leaves the module.
+struct BurstVectors: ~Copyable {
+    let capacity: Int
+    let buffers: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
+    let constBuffers: UnsafeMutablePointer<UnsafePointer<UInt8>?>
+    let sizes: UnsafeMutablePointer<UInt32>
+    let lengths: UnsafeMutablePointer<UInt32>
+    let wireLengths: UnsafeMutablePointer<UInt32>
+    let errorText: UnsafeMutablePointer<CChar>
+    let errorTextSize: Int
 
-    public init(capacity: Int, errorTextSize: Int = 512) {
+    init(capacity: Int, errorTextSize: Int = 512) {
         self.capacity = capacity
         buffers = .allocate(capacity: capacity)
         constBuffers = .allocate(capacity: capacity)
@@ -37,7 +38,7 @@ public struct BurstVectors: ~Copyable {
     /// Points the receive vectors at the first `min(count, capacity)` heads' buffers, each
     /// taking at most `limit` bytes (and never more than the head has room for); returns how many.
     @inline(__always)
-    public func prepareReceive(_ heads: UnsafeMutablePointer<PacketHead>, count: Int, limit: UInt32 = .max) -> Int {
+    func prepareReceive(_ heads: UnsafeMutablePointer<PacketHead>, count: Int, limit: UInt32 = .max) -> Int {
         let n = min(count, capacity)
         for i in 0..<n {
             buffers[i] = heads[i].data.assumingMemoryBound(to: UInt8.self)
@@ -48,7 +49,7 @@ public struct BurstVectors: ~Copyable {
 
     /// Sets the first `received` heads' lengths from what the shim reported.
     @inline(__always)
-    public func finishReceive(_ heads: UnsafeMutablePointer<PacketHead>, received: Int) {
+    func finishReceive(_ heads: UnsafeMutablePointer<PacketHead>, received: Int) {
         for i in 0..<received {
             let m = heads[i].meta
             m.pointee.length = lengths[i]
@@ -58,7 +59,7 @@ public struct BurstVectors: ~Copyable {
 
     /// Points the send vectors at the first `min(count, capacity)` heads' frames; returns how many.
     @inline(__always)
-    public func prepareSend(_ heads: UnsafePointer<PacketHead>, count: Int) -> Int {
+    func prepareSend(_ heads: UnsafePointer<PacketHead>, count: Int) -> Int {
         let n = min(count, capacity)
         for i in 0..<n {
             constBuffers[i] = UnsafePointer(heads[i].data.assumingMemoryBound(to: UInt8.self))
@@ -68,5 +69,5 @@ public struct BurstVectors: ~Copyable {
     }
 
     /// The shim's error text.
-    public var error: String { String(cString: errorText) }
+    var error: String { String(cString: errorText) }
 }
