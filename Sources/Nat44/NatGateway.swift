@@ -51,6 +51,8 @@ public enum NatVerdict: Equatable, Sendable {
 ///   Fragments addressed to the gateway itself are dropped (no reassembly).
 /// - MSS clamping (`--mss-clamp`): the MSS option of a translated SYN or SYN-ACK, either way, is
 ///   lowered to the limit; the TCP checksum takes the change with the translation's.
+/// - No route (an inside host, no `--gateway`, a destination beyond the outside subnet): ICMP
+///   network unreachable, rate limited (RFC 1812 5.2.7.1).
 /// - IPv6 and other EtherTypes are not translated: dropped as `notIPv4`.
 /// - Expiry: lazy (a session found expired on lookup is reclaimed first) plus `tick`, which
 ///   examines `expiryBudget` session slots per call from a rotating cursor.

@@ -8,10 +8,12 @@ ping, curl, iperf3, tcpdump in the hosts' namespaces; every process bounded in t
 """
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import secrets
+import socket
 import subprocess
 import tempfile
 import time
@@ -20,7 +22,7 @@ import pytest
 
 from harness import run
 from nat_support import (FWD_PORT, FWD_TARGET_PORT, GW_OUTSIDE, HOST_A, HOST_B, NatBed, TcpServer,
-                         check_nat_prerequisites, tcp_request, wait_listening)
+                         check_nat_prerequisites, ns_socket, tcp_request, wait_listening)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -124,3 +126,36 @@ def test_mss_clamp_auto_over_a_narrow_outside():
         n = res.json["nat"]
         assert n["mss_clamped"] >= 3, n   # A's SYN to B, B's SYN to the forward, A's SYN-ACK
         assert n["drops"]["too_big"] == 0, n["drops"]
+
+
+# ---------------------------------------------------------------------------------------------
+# No route, said aloud
+
+UNROUTED = "198.51.100.53"
+IP_RECVERR = 11              # linux/in.h   # beyond the outside subnet; the testbed's forwarder has no --gateway
+
+
+def test_no_route_answers_network_unreachable():
+    with gateway_bed() as bed:
+        r = bed.ping("a", UNROUTED, count=1, wait=2)
+        assert "Destination Net Unreachable" in r.stdout, f"ping {UNROUTED}:\n{r.stdout}{r.stderr}"
+        # A DNS query to an unreachable resolver fails at once (ENETUNREACH), not after its
+        # timeout. Linux reports a network unreachable to a UDP socket only with IP_RECVERR (it
+        # is a soft error otherwise, RFC 1122 4.1.3.3).
+        s = ns_socket(bed.tb.ns_a, type_=socket.SOCK_DGRAM)
+        try:
+            s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+            s.settimeout(5)
+            s.connect((UNROUTED, 53))
+            started = time.monotonic()
+            s.send(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01")
+            with pytest.raises(OSError) as e:
+                s.recv(512)
+            waited = time.monotonic() - started
+        finally:
+            s.close()
+        assert e.value.errno == errno.ENETUNREACH, e.value
+        assert waited < 1.0, f"the lookup failed after {waited:.2f} s"
+        res = bed.stop_forwarder()
+        n = res.json["nat"]
+        assert n["drops"]["no_route"] == 2 and n["icmp_errors_sent"] == 2, n

@@ -26,7 +26,8 @@ public enum NatDropReason: Int, CaseIterable, Sendable, CustomStringConvertible 
     case malformed
     /// To one of the gateway's addresses and not an ICMP echo request (nor hairpin traffic).
     case toGateway
-    /// Destination neither translated nor routable (no --gateway for an off-link destination,
+    /// Destination neither translated nor routable (no --gateway for an off-link destination:
+    /// network unreachable sent to the inside host;
     /// inside-to-inside, outside traffic not for the outside address, broadcast/multicast).
     case noRoute
     /// Source address not acceptable on that side (not on the inside subnet, broadcast, zero).

@@ -11,6 +11,15 @@ extension NatGateway {
         return drop(.ttlExceeded)
     }
 
+    /// An inside host's unicast packet to a destination beyond the outside subnet with no
+    /// `--gateway`: network unreachable back to it (RFC 1812 5.2.7.1), so that its application
+    /// fails at once instead of waiting for its own timeout.
+    @inline(never)
+    mutating func noRoute<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ allocator: inout A) -> NatVerdict {
+        sendICMPError(about: pkt, type: ICMPType.destinationUnreachable, code: 0, word: 0, &allocator)
+        return drop(.noRoute)
+    }
+
     /// Too big for the egress MTU: fragmentation needed (with the MTU) when DF is set (RFC 4787
     /// REQ-13); dropped either way (the gateway does not fragment).
     @inline(never)
