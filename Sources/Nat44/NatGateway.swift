@@ -49,6 +49,9 @@ public enum NatVerdict: Equatable, Sendable {
 ///   fragments. The gateway never fragments: a packet bigger than the egress MTU is dropped
 ///   (`tooBig`), with an ICMP fragmentation needed (type 3 code 4, next-hop MTU) when DF is set.
 ///   Fragments addressed to the gateway itself are dropped (no reassembly).
+/// - Per-host limits (`--max-sessions-per-host`, `--new-sessions-per-host`): a host over either
+///   gets no new session (`hostQuota`; a RST for a SYN, ICMP administratively prohibited
+///   otherwise, rate limited); its existing sessions and port preservation are untouched.
 /// - MSS clamping (`--mss-clamp`): the MSS option of a translated SYN or SYN-ACK, either way, is
 ///   lowered to the limit; the TCP checksum takes the change with the translation's.
 /// - No route (an inside host, no `--gateway`, a destination beyond the outside subnet): ICMP
@@ -102,7 +105,12 @@ struct NatGateway: ~Copyable {
         timers = NatTimers(config)
         forwards = PortForwards(all: config.forwards)
         mssLimit = config.mssClamp.limit(insideMTU: config.insideMTU, outsideMTU: config.outsideMTU) ?? 0
-        sessions = NatSessionTable(capacity: config.maxSessions, share: share)
+        // No more hosts hold sessions than there are sessions, or hosts on the inside subnet.
+        let insideHosts = Int(config.inside.broadcast - config.inside.network) - 1
+        sessions = NatSessionTable(capacity: config.maxSessions, share: share,
+                                   hosts: NatHostTable(capacity: min(config.maxSessions, insideHosts),
+                                                       maxSessions: config.maxSessionsPerHost,
+                                                       perSecond: config.newSessionsPerHost))
         neighbours = NatNeighbourTable(capacity: config.neighbourCapacity,
                                        pendingCapacity: config.arpPendingCapacity,
                                        holdPerNeighbour: config.arpHoldPerNeighbour)

@@ -21,8 +21,9 @@ import time
 import pytest
 
 from harness import run
-from nat_support import (FWD_PORT, FWD_TARGET_PORT, GW_OUTSIDE, HOST_A, HOST_B, NatBed, TcpServer,
-                         check_nat_prerequisites, ns_socket, tcp_request, wait_listening)
+from nat_support import (FWD_PORT, FWD_TARGET_PORT, GW_OUTSIDE, HOST_A, HOST_B, INSIDE_NET, NatBed,
+                         TcpServer, UdpEcho, check_nat_prerequisites, ns_socket, tcp_request,
+                         wait_listening)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -159,3 +160,60 @@ def test_no_route_answers_network_unreachable():
         res = bed.stop_forwarder()
         n = res.json["nat"]
         assert n["drops"]["no_route"] == 2 and n["icmp_errors_sent"] == 2, n
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-host limits
+
+SECOND_HOST = INSIDE_NET + "3"   # a second inside host: another address of host A's interface
+
+
+def udp_flows(netns, src, count, first_port, timeout=1.0):
+    """`count` UDP flows from src (ports first_port, +2, ...) to B's echo: per flow "reply",
+    "refused" (an ICMP error: EHOSTUNREACH on the connected socket) or "silent"."""
+    outcomes = []
+    for i in range(count):
+        s = ns_socket(netns, type_=socket.SOCK_DGRAM)
+        try:
+            s.bind((src, first_port + 2 * i))
+            s.connect((HOST_B, 7))
+            s.settimeout(timeout)
+            s.send(b"flow %d" % i)
+            try:
+                outcomes.append("reply" if s.recv(100) == b"flow %d" % i else "garbled")
+            except socket.timeout:
+                outcomes.append("silent")
+            except OSError as e:
+                outcomes.append("refused" if e.errno == errno.EHOSTUNREACH else f"errno {e.errno}")
+        finally:
+            s.close()
+    return outcomes
+
+
+def test_max_sessions_per_host():
+    with gateway_bed(["--max-sessions-per-host", "10"]) as bed:
+        bed.exec("a", ["ip", "addr", "add", f"{SECOND_HOST}/24", "dev", bed.tb.a0])
+        echo = UdpEcho(bed.tb.ns_b, HOST_B, 7)
+        try:
+            first = udp_flows(bed.tb.ns_a, HOST_A, 50, 20000)
+            second = udp_flows(bed.tb.ns_a, SECOND_HOST, 8, 30000)
+            # A TCP connection of the host at its limit is reset at once (the RST as from B).
+            s = ns_socket(bed.tb.ns_a)
+            try:
+                s.settimeout(5)
+                started = time.monotonic()
+                with pytest.raises(ConnectionRefusedError):
+                    s.connect((HOST_B, 5001))
+                assert time.monotonic() - started < 1.0
+            finally:
+                s.close()
+        finally:
+            echo.close()
+        assert first[:10] == ["reply"] * 10, first
+        assert first[10] == "refused", f"the 11th flow: {first[10]}"
+        assert first[10:] == ["refused"] * 40, first
+        assert second == ["reply"] * 8, second
+        res = bed.stop_forwarder()
+        n = res.json["nat"]
+        assert n["udp"]["created"] == 18 and n["drops"]["host_quota"] == 41, n   # 40 UDP flows, 1 SYN
+        assert n["icmp_errors_sent"] == 40 and n["resets_sent"] == 1, n

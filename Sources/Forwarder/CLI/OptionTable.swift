@@ -42,6 +42,8 @@ let forwarderOptions = OptionTable(program: "forwarder", [
     OptionSpec("timeout-tcp", value: true, "established TCP session timeout [7440]"),
     OptionSpec("timeout-tcp-transitory", value: true, "transitory TCP session timeout [240]"),
     OptionSpec("timeout-icmp", value: true, "ICMP session timeout [60]"),
+    OptionSpec("max-sessions-per-host", value: true, "NAT sessions one inside host may hold [no limit]"),
+    OptionSpec("new-sessions-per-host", value: true, "RATE/s: new NAT sessions per inside host and second [no limit]"),
     OptionSpec("mss-clamp", value: true, "off, auto or N: lower the MSS of TCP SYNs [off]"),
     OptionSpec("duration", value: true, "stop by itself after SECONDS"),
     OptionSpec("stats", value: true, "a stats line per interval on stderr"),

@@ -69,6 +69,23 @@ extension NatConfig {
         }
     }
 
+    /// `--max-sessions-per-host`: a count.
+    public static func parseMaxSessionsPerHost(_ text: String) throws(NatConfigError) -> Int {
+        guard let n = Int(text), n >= 1, n <= 1 << 22 else {
+            throw NatConfigError("--max-sessions-per-host \(text): expected a count from 1 to \(1 << 22)")
+        }
+        return n
+    }
+
+    /// `--new-sessions-per-host`: `RATE/s` (or just `RATE`), new sessions per second.
+    public static func parseSessionRate(_ text: String) throws(NatConfigError) -> Int {
+        let digits = text.hasSuffix("/s") ? String(text.dropLast(2)) : text
+        guard let n = Int(digits), n >= 1, n <= 1_000_000 else {
+            throw NatConfigError("--new-sessions-per-host \(text): expected new sessions per second, 1/s to 1000000/s, e.g. 20/s")
+        }
+        return n
+    }
+
     public static func parseMaxSessions(_ text: String) throws(NatConfigError) -> Int {
         guard let n = Int(text), n >= 1, n <= 1 << 22 else {
             throw NatConfigError("--max-sessions \(text): expected a count from 1 to \(1 << 22)")

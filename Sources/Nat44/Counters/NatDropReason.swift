@@ -7,6 +7,9 @@ public enum NatDropReason: Int, CaseIterable, Sendable, CustomStringConvertible 
     case tableFull
     /// No free external port (or ICMP identifier) of the required range and parity.
     case portsExhausted
+    /// The inside host is at its `--max-sessions-per-host` or `--new-sessions-per-host` limit:
+    /// the new flow was refused (an RST or ICMP administratively prohibited sent back).
+    case hostQuota
     /// IPv4 header checksum wrong, or an ICMP error/query to us with a wrong ICMP checksum.
     case badChecksum
     /// TTL ≤ 1 on a packet to be routed (an ICMP time exceeded was sent when allowed).
@@ -51,6 +54,7 @@ public enum NatDropReason: Int, CaseIterable, Sendable, CustomStringConvertible 
         case .noSession: return "no_session"
         case .tableFull: return "table_full"
         case .portsExhausted: return "ports_exhausted"
+        case .hostQuota: return "host_quota"
         case .badChecksum: return "bad_checksum"
         case .ttlExceeded: return "ttl_exceeded"
         case .fragment: return "fragment"
