@@ -23,38 +23,10 @@ extension NatGateway {
     /// A RST+ACK for the SYN `pkt` (RFC 9293 3.10.7.1: seq 0, ack = the SYN's seq + its length),
     /// from its destination endpoint, back out of the side it came from.
     private mutating func sendReset<A: HeadAllocator & ~Copyable>(answering pkt: NatPacket, _ allocator: inout A) {
-        guard icmpLimiter.take(now: pkt.now) else {
-            counters.icmpErrorsRateLimited &+= 1
-            return
-        }
-        guard let r = allocator.get() else {
-            counters.drops[.noBuffer] &+= 1
-            counters.dropsLater &+= 1
-            return
-        }
-        let me = sides[pkt.side]
-        let l2 = me.headerLength
-        guard l2 + 40 <= r.tailroomLimit else {
-            allocator.put(r)
-            return
-        }
         let syn = pkt.l4
         let dataLength = max(0, pkt.l4Length - Int(syn.readU8(12) >> 4) << 2)
-        r.length = l2 + 40
-        let q = r.data
-        q.writeMAC(pkt.head.data.readMAC(6), 0)
-        me.writeEthernetHeader(q, etherType: EtherType.ipv4)
-        let o = q + l2
-        o.writeU8(0x45, 0)
-        o.writeU8(0, 1)
-        o.writeBE16(40, 2)
-        o.writeBE32(0x0000_4000, 4)
-        o.writeU8(64, 8)
-        o.writeU8(NatProtocol.tcp.rawValue, 9)
-        o.writeBE16(0, 10)
-        o.writeBE32(pkt.dst, 12)
-        o.writeBE32(pkt.src, 16)
-        o.writeBE16(InternetChecksum.compute(o, count: 20), 10)
+        guard let (r, o) = answerFrame(to: pkt, ipLength: 40, proto: NatProtocol.tcp.rawValue, tos: 0, dontFragment: true,
+                                       from: pkt.dst, &allocator) else { return }
         let t = o + 20
         t.writeBE16(syn.readBE16(2), 0)
         t.writeBE16(syn.readBE16(0), 2)
