@@ -56,7 +56,8 @@ public enum NatVerdict: Equatable, Sendable {
 ///   lowered to the limit; the TCP checksum takes the change with the translation's.
 /// - No route (an inside host, no `--gateway`, a destination beyond the outside subnet): ICMP
 ///   network unreachable, rate limited (RFC 1812 5.2.7.1).
-/// - IPv6 and other EtherTypes are not translated: dropped as `notIPv4`.
+/// - IPv6 is not translated: dropped as `notIPv4`, or with `--ipv6 bridge` forwarded to the other
+///   side with only its VLAN tag changed (`bridgeIPv6`). Other EtherTypes: `notIPv4`.
 /// - Expiry: lazy (a session found expired on lookup is reclaimed first) plus `tick`, which
 ///   examines `expiryBudget` session slots per call from a rotating cursor.
 ///
@@ -70,6 +71,8 @@ struct NatGateway: ~Copyable {
     let forwards: PortForwards
     /// `--mss-clamp`: the largest MSS a translated SYN or SYN-ACK keeps; 0 = off.
     let mssLimit: UInt16
+    /// `--ipv6 bridge`.
+    let bridgesIPv6: Bool
 
     var sessions: NatSessionTable
     var neighbours: NatNeighbourTable
@@ -104,6 +107,7 @@ struct NatGateway: ~Copyable {
                                   mtu: config.outsideMTU, router: config.gateway))
         timers = NatTimers(config)
         forwards = PortForwards(all: config.forwards)
+        bridgesIPv6 = config.ipv6 == .bridge
         mssLimit = config.mssClamp.limit(insideMTU: config.insideMTU, outsideMTU: config.outsideMTU) ?? 0
         // No more hosts hold sessions than there are sessions, or hosts on the inside subnet.
         let insideHosts = Int(config.inside.broadcast - config.inside.network) - 1
@@ -141,6 +145,7 @@ struct NatGateway: ~Copyable {
         if eth.etherType == EtherType.arp {
             return processARP(head, side, l2: eth.payloadOffset, now, &allocator)
         }
+        if bridgesIPv6 && eth.etherType == EtherType.ipv6 { return bridgeIPv6(head, eth, from: side, pcp: pcp) }
         return drop(.notIPv4)
     }
 

@@ -10,6 +10,7 @@ ping, curl, iperf3, tcpdump in the hosts' namespaces; every process bounded in t
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ import time
 import pytest
 
 from harness import run
+from netns_io import Capture
 from nat_support import (FWD_PORT, FWD_TARGET_PORT, GW_OUTSIDE, HOST_A, HOST_B, INSIDE_NET, NatBed,
                          TcpServer, UdpEcho, check_nat_prerequisites, ns_socket, tcp_request,
                          wait_listening)
@@ -34,10 +36,10 @@ def prerequisites():
 
 
 @contextlib.contextmanager
-def gateway_bed(extra_args=(), before_start=None):
+def gateway_bed(extra_args=(), before_start=None, testbed_args=()):
     """A NatBed with the forwarder started with `extra_args`; `before_start(bed)` runs on the
     testbed first (e.g. an MTU change the forwarder must read at start). Always torn down."""
-    bed = NatBed("gw" + secrets.token_hex(2), extra_args)
+    bed = NatBed("gw" + secrets.token_hex(2), extra_args, testbed_args=testbed_args)
     try:
         bed.up()
         if before_start:
@@ -217,3 +219,66 @@ def test_max_sessions_per_host():
         n = res.json["nat"]
         assert n["udp"]["created"] == 18 and n["drops"]["host_quota"] == 41, n   # 40 UDP flows, 1 SYN
         assert n["icmp_errors_sent"] == 40 and n["resets_sent"] == 1, n
+
+
+# ---------------------------------------------------------------------------------------------
+# IPv6
+
+V6_A, V6_B = "2001:db8:20::a", "2001:db8:20::b"   # global addresses of one /64: the bridged link
+
+
+def with_global_ipv6(bed):
+    bed.exec("a", ["ip", "-6", "addr", "add", f"{V6_A}/64", "dev", bed.tb.a0, "nodad"])
+    bed.exec("b", ["ip", "-6", "addr", "add", f"{V6_B}/64", "dev", bed.tb.b0, "nodad"])
+
+
+def ipv6_frames_at_b(bed):
+    """A Capture of the frames B's interface receives (stop() it), for IPv6 ones (0x86DD)."""
+    return Capture(bed.tb.ns_b, bed.tb.b0).start()
+
+
+def is_ipv6(frame):
+    off = 12
+    while frame[off:off + 2] in (b"\x81\x00", b"\x88\xa8"):
+        off += 4
+    return frame[off:off + 2] == b"\x86\xdd"
+
+
+def test_ipv6_bridge_ping_and_iperf3():
+    with gateway_bed(["--ipv6", "bridge"], before_start=with_global_ipv6, testbed_args=["--ipv6"]) as bed:
+        r = bed.exec("a", ["ping", "-6", "-n", "-c", "5", "-i", "0.2", "-W", "2", V6_B], timeout=30, check=False)
+        assert r.returncode == 0, f"ping -6 {V6_B} from A:\n{r.stdout}{r.stderr}"
+        srv = bed.tb.popen("b", ["iperf3", "-s", "-1", "-B", V6_B, "-p", "5201", "-J"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert wait_listening(bed, "b", 5201, proc=srv), "iperf3 server did not start"
+            cli = bed.exec("a", ["iperf3", "-6", "-c", V6_B, "-p", "5201", "-t", "2", "-J", "--connect-timeout", "3000"],
+                           timeout=30, check=False)
+        finally:
+            try:
+                srv.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                srv.kill()
+                srv.communicate(timeout=5)
+        report = json.loads(cli.stdout)
+        assert cli.returncode == 0 and "error" not in report, cli.stdout[-2000:]
+        mbps = report["end"]["sum_received"]["bits_per_second"] / 1e6
+        assert mbps > 10, f"iperf3 over IPv6: {mbps:.1f} Mbit/s"
+        res = bed.stop_forwarder()
+        n = res.json["nat"]
+        assert n["ipv6_bridged"]["in_out"] > 0 and n["ipv6_bridged"]["out_in"] > 0, n["ipv6_bridged"]
+        assert n["drops"]["not_ipv4"] == 0, n["drops"]
+
+
+def test_ipv6_dropped_by_default():
+    with gateway_bed(before_start=with_global_ipv6, testbed_args=["--ipv6"]) as bed:
+        cap = ipv6_frames_at_b(bed)
+        try:
+            r = bed.exec("a", ["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "1", V6_B], timeout=30, check=False)
+        finally:
+            frames = cap.stop()
+        assert r.returncode != 0, f"ping -6 crossed without --ipv6 bridge:\n{r.stdout}"
+        assert not [f for f in frames if is_ipv6(f)], "an IPv6 frame reached B without --ipv6 bridge"
+        res = bed.stop_forwarder()
+        n = res.json["nat"]
+        assert n["drops"]["not_ipv4"] > 0 and n["ipv6_bridged"] == {"in_out": 0, "out_in": 0}, n

@@ -44,6 +44,7 @@ let forwarderOptions = OptionTable(program: "forwarder", [
     OptionSpec("timeout-icmp", value: true, "ICMP session timeout [60]"),
     OptionSpec("max-sessions-per-host", value: true, "NAT sessions one inside host may hold [no limit]"),
     OptionSpec("new-sessions-per-host", value: true, "RATE/s: new NAT sessions per inside host and second [no limit]"),
+    OptionSpec("ipv6", value: true, "drop or bridge: IPv6 frames between the sides, only the VLAN tag changed [drop]"),
     OptionSpec("mss-clamp", value: true, "off, auto or N: lower the MSS of TCP SYNs [off]"),
     OptionSpec("duration", value: true, "stop by itself after SECONDS"),
     OptionSpec("stats", value: true, "a stats line per interval on stderr"),

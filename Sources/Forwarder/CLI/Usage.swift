@@ -79,6 +79,8 @@ VLAN NAT gateway (IN = inside, OUT = outside; see docs/nat.md):
   --new-sessions-per-host RATE/s
                             new sessions one inside host may open per second [no limit];
                             over either: a RST for a SYN, ICMP admin-prohibited otherwise
+  --ipv6 drop|bridge        bridge: IPv6 frames (NDP and RAs too) cross with only their VLAN tag
+                            changed, for an IPv6 router on the outside; no NAT66 [drop]
   --mss-clamp off|auto|N    lower the MSS option of TCP SYNs either way to N (auto: the smaller
                             MTU of the two sides minus 40) [off]
 

@@ -21,6 +21,8 @@ public struct NatConfig: Sendable {
     /// hold and open; nil = no limit (as `--max-sessions` alone).
     public var maxSessionsPerHost: Int?
     public var newSessionsPerHost: Int?
+    /// `--ipv6`: drop IPv6 frames or bridge them between the sides.
+    public var ipv6 = NatIPv6Mode.drop
     /// `--mss-clamp`: lower the MSS option of TCP SYNs through the gateway.
     public var mssClamp = NatMSSClamp.off
 

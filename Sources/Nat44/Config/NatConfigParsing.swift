@@ -56,6 +56,12 @@ extension NatConfig {
         return NatForward(proto: proto, externalPort: ext, internalAddress: ip, internalPort: port)
     }
 
+    /// `--ipv6 drop|bridge`.
+    public static func parseIPv6Mode(_ text: String) throws(NatConfigError) -> NatIPv6Mode {
+        guard let m = NatIPv6Mode(rawValue: text) else { throw NatConfigError("--ipv6 \(text): expected drop or bridge") }
+        return m
+    }
+
     /// `off`, `auto` or an MSS.
     public static func parseMSSClamp(_ text: String) throws(NatConfigError) -> NatMSSClamp {
         switch text {

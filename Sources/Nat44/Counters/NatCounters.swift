@@ -27,6 +27,9 @@ public struct NatCounters: Sendable, Equatable {
     public var echoRepliesSent: UInt64 = 0
     /// TCP SYNs and SYN-ACKs whose MSS option was lowered (`--mss-clamp`).
     public var mssClamped: UInt64 = 0
+    /// IPv6 frames bridged inside→outside and outside→inside (`--ipv6 bridge`).
+    public var ipv6BridgedOutbound: UInt64 = 0
+    public var ipv6BridgedInbound: UInt64 = 0
     /// TCP RSTs the gateway sent: SYNs of hosts over their per-host limit.
     public var resetsSent: UInt64 = 0
     /// Non-first fragments translated through the fragment table, and held out of order.
@@ -70,6 +73,8 @@ public struct NatCounters: Sendable, Equatable {
         s.echoRepliesSent = a.echoRepliesSent &+ b.echoRepliesSent
         s.mssClamped = a.mssClamped &+ b.mssClamped
         s.resetsSent = a.resetsSent &+ b.resetsSent
+        s.ipv6BridgedOutbound = a.ipv6BridgedOutbound &+ b.ipv6BridgedOutbound
+        s.ipv6BridgedInbound = a.ipv6BridgedInbound &+ b.ipv6BridgedInbound
         s.fragmentsTranslated = a.fragmentsTranslated &+ b.fragmentsTranslated
         s.fragmentsHeld = a.fragmentsHeld &+ b.fragmentsHeld
         s.arpReceived = a.arpReceived &+ b.arpReceived
@@ -131,7 +136,8 @@ public struct NatCounters: Sendable, Equatable {
         f += [("translated_out", translatedOutbound), ("translated_in", translatedInbound),
               ("hairpinned", hairpinned), ("icmp_errors_translated", icmpErrorsTranslated),
               ("icmp_errors_sent", icmpErrorsSent), ("icmp_errors_rate_limited", icmpErrorsRateLimited),
-              ("echo_replies", echoRepliesSent), ("mss_clamped", mssClamped), ("resets_sent", resetsSent), ("fragments_translated", fragmentsTranslated),
+              ("echo_replies", echoRepliesSent), ("mss_clamped", mssClamped), ("resets_sent", resetsSent),
+              ("ipv6_bridged_out", ipv6BridgedOutbound), ("ipv6_bridged_in", ipv6BridgedInbound), ("fragments_translated", fragmentsTranslated),
               ("fragments_held", fragmentsHeld), ("arp_received", arpReceived),
               ("arp_requests_answered", arpRequestsAnswered), ("arp_requests_sent", arpRequestsSent),
               ("arp_replies_received", arpRepliesReceived), ("arp_held", arpHeld),

@@ -23,7 +23,7 @@ public enum NatDropReason: Int, CaseIterable, Sendable, CustomStringConvertible 
     case arpFailed
     /// Frame tagged differently from `--inside-vlan`/`--outside-vlan` (or stacked).
     case wrongVlan
-    /// Neither IPv4 nor ARP (IPv6 is not translated).
+    /// Neither IPv4 nor ARP (IPv6 is not translated; `--ipv6 bridge` forwards it instead).
     case notIPv4
     /// Truncated or inconsistent headers (IHL < 5, total length beyond the frame, cut L4 or VLAN header).
     case malformed
