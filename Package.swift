@@ -68,11 +68,15 @@ let package = Package(
         // A long-running process's threads and signals: named threads, the stop and snapshot
         // requests (SIGINT/SIGTERM, SIGUSR1) behind wake pipes, the first failure.
         .target(name: "ProcessControl", dependencies: ["CLinux"]),
+        // The control socket (`--control`, `forwarder ctl`): one JSON request per line, answers
+        // made a chunk at a time, served by a thread of its own; the client.
+        .target(name: "ControlSocket", dependencies: ["Nat44", "PacketFormats", "Pipeline", "ProcessControl", "Telemetry"]),
         // The `forwarder` executable: CLI, set-up, threads, stats.
         .executableTarget(
             name: "Forwarder",
             dependencies: ["BufferCache", "PacketFormats", "Pipeline", "VlanTranslation", "Nat44", "PcapIO", "XdpIO",
-                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture"]
+                           "PacketFilter", "NetDevice", "Configuration", "Telemetry", "Reports", "ProcessControl", "PcapngCapture",
+                           "ControlSocket"]
         ),
         .executableTarget(
             name: "ForwarderBench",
@@ -104,6 +108,7 @@ let package = Package(
                                                  "CMallocCounter"]),
         .testTarget(name: "NetDeviceTests", dependencies: ["NetDevice", "PacketFormats", "VethFixtures"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "ControlSocketTests", dependencies: ["ControlSocket", "Nat44", "PacketFormats"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "ProcessControlTests", dependencies: ["ProcessControl", "VethFixtures"]),
         .testTarget(name: "PcapngCaptureTests", dependencies: ["PcapngCapture", "Pipeline"]),
@@ -111,6 +116,6 @@ let package = Package(
         .testTarget(name: "LeakCheckTests", dependencies: ["BufferCache"]),
         .testTarget(name: "ForwarderTests",
                     dependencies: ["Forwarder", "Nat44", "VlanTranslation", "PacketFormats", "Telemetry", "Configuration",
-                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO", "Reports"]),
+                                   "BufferCache", "Pipeline", "PcapngCapture", "XdpIO", "Reports", "ControlSocket"]),
     ]
 )

@@ -12,6 +12,11 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == XdpReleaseGuar
     exit(failures.isEmpty ? 0 : 1)
 }
 
+// `forwarder ctl ...`: a client of a running forwarder's control socket.
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "ctl" {
+    exit(ControlCommand.run(Array(CommandLine.arguments.dropFirst(2))))
+}
+
 /// Entry point: parse everything, then run; exit status 0 ok, 1 runtime failure, 2 usage error.
 func main() -> Int32 {
     let parsed: Options.Parsed

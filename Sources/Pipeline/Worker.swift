@@ -81,10 +81,12 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     /// Set by `finish`: frames that would be handed off now are dropped, so that once every
     /// worker has left the mesh nothing more arrives on any lane.
     var closing = false
+    /// Jobs from the control socket, run between bursts (`WorkerMailbox`).
+    private let mailbox: WorkerMailbox<P>?
 
     public init(allocator: consuming A, processor: consuming P, inPort: consuming IO, outPort: consuming IO,
                 inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>,
-                handOff endpoint: HandOffEndpoint? = nil) {
+                handOff endpoint: HandOffEndpoint? = nil, mailbox: WorkerMailbox<P>? = nil) {
         self.allocator = allocator
         self.processor = processor
         self.inPort = inPort
@@ -104,6 +106,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         doneCapacity = 2 * txCapacity + 2 * b
         done = .allocate(capacity: doneCapacity)
         self.endpoint = endpoint
+        self.mailbox = mailbox
         handOffIndex = endpoint?.index ?? 0
         handOffWorkers = endpoint?.mesh.workers ?? 0
         lanes = endpoint?.mesh.lanes
@@ -133,6 +136,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         if inputCount == 2 { fds.append(pollfd(fd: pollDescriptor(inputSides.1), events: Int16(POLLIN), revents: 0)) }
         fds.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0))
         if let endpoint { fds.append(pollfd(fd: endpoint.mesh.doorbell(endpoint.index), events: Int16(POLLIN), revents: 0)) }
+        if let mailbox { fds.append(pollfd(fd: mailbox.descriptor, events: Int16(POLLIN), revents: 0)) }
         defer { finish() }
         do {
             while !stop.load(ordering: .relaxed) {
@@ -151,6 +155,7 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
     /// One pass over every input: RX, process, TX, free. Returns the largest burst received.
     public mutating func step(now: UInt64) throws(PortError) -> Int {
         var received = 0
+        if let mailbox, mailbox.hasJob { serve(mailbox, now: now) }
         if endpoint != nil { received = receiveHandOffs(now: now) }
         received = max(received, try receiveBurst(on: inputSides.0, now: now))
         if inputCount == 2 { received = max(received, try receiveBurst(on: inputSides.1, now: now)) }
@@ -348,6 +353,15 @@ public struct Worker<A: HeadAllocator & ~Copyable, P: FrameProcessor & ~Copyable
         if reason == .processor, let detail = processor.lastDropReason { name += ":" + detail }
         sink.dropped(UnsafeRawBufferPointer(head.bytes), wireLength: max(Int(head.meta.pointee.wireLength), head.length),
                      reason: name, direction: direction, interface: interface)
+    }
+
+    /// A job from the control socket; what it changed (a flush's counters) is published before
+    /// its poster goes on, so the status it asks for next shows it.
+    @inline(never)
+    private mutating func serve(_ mailbox: WorkerMailbox<P>, now: UInt64) {
+        guard mailbox.run(on: &processor) else { return }
+        publish(now: now)
+        mailbox.complete()
     }
 
     @inline(never)

@@ -25,10 +25,10 @@ public struct WorkerLauncher: Sendable {
     @inlinable
     public func start<S: PortSet, P: FrameProcessor & ~Copyable>(
         worker: Int, inputs: [Side], ports: S, name: String, cpu: Int?, slot: StatsSlot<P.Counters>,
-        handOff: HandOffEndpoint?, makeProcessor: @escaping () -> P
+        handOff: HandOffEndpoint?, mailbox: WorkerMailbox<P>? = nil, makeProcessor: @escaping () -> P
     ) -> JoinableThread {
         let run = Run(allocator: allocator, inputs: inputs, settings: settings, slot: slot, handOff: handOff,
-                      makeProcessor: makeProcessor)
+                      mailbox: mailbox, makeProcessor: makeProcessor)
         let burst = settings.burst, failure = self.failure
         return JoinableThread(name: name, cpu: cpu) {
             do throws(PortError) { try ports.withPorts(worker: worker, burst: burst, run) } catch {
@@ -48,13 +48,14 @@ public struct WorkerLauncher: Sendable {
         @usableFromInline let settings: WorkerSettings
         @usableFromInline let slot: StatsSlot<P.Counters>
         @usableFromInline let handOff: HandOffEndpoint?
+        @usableFromInline let mailbox: WorkerMailbox<P>?
         @usableFromInline let makeProcessor: () -> P
 
         @usableFromInline
         init(allocator: AllocatorChoice, inputs: [Side], settings: WorkerSettings, slot: StatsSlot<P.Counters>,
-             handOff: HandOffEndpoint?, makeProcessor: @escaping () -> P) {
+             handOff: HandOffEndpoint?, mailbox: WorkerMailbox<P>?, makeProcessor: @escaping () -> P) {
             (self.allocator, self.inputs, self.settings) = (allocator, inputs, settings)
-            (self.slot, self.handOff, self.makeProcessor) = (slot, handOff, makeProcessor)
+            (self.slot, self.handOff, self.mailbox, self.makeProcessor) = (slot, handOff, mailbox, makeProcessor)
         }
 
         @inlinable
@@ -75,7 +76,7 @@ public struct WorkerLauncher: Sendable {
             _ allocator: consuming A, _ inPort: consuming IO, _ outPort: consuming IO
         ) throws(PortError) {
             var worker = Worker(allocator: allocator, processor: makeProcessor(), inPort: inPort, outPort: outPort,
-                                inputs: inputs, settings: settings, slot: slot, handOff: handOff)
+                                inputs: inputs, settings: settings, slot: slot, handOff: handOff, mailbox: mailbox)
             try worker.run(stop: StopControl.requested, wakeDescriptor: StopControl.pipe.read)
         }
     }

@@ -13,6 +13,9 @@ public enum StopControl {
     /// polls and drains (the stop pipe must stay readable for the workers).
     public static let snapshotRequested = Atomic<Bool>(false)
     nonisolated(unsafe) public static var snapshotPipe: (read: Int32, write: Int32) = (-1, -1)
+    /// Set by SIGHUP (a reload request; wakes the supervisor through the snapshot pipe). Without
+    /// a handler SIGHUP would end the process with no summary.
+    public static let hangupRequested = Atomic<Bool>(false)
 
     public static func install() {
         var fds: (Int32, Int32) = (0, 0)
@@ -28,6 +31,11 @@ public enum StopControl {
         for fd in [fds.0, fds.1] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         Glibc.signal(SIGUSR1) { _ in
             StopControl.snapshotRequested.store(true, ordering: .releasing)
+            var byte: UInt8 = 1
+            _ = write(StopControl.snapshotPipe.write, &byte, 1)
+        }
+        Glibc.signal(SIGHUP) { _ in
+            StopControl.hangupRequested.store(true, ordering: .releasing)
             var byte: UInt8 = 1
             _ = write(StopControl.snapshotPipe.write, &byte, 1)
         }
@@ -56,7 +64,7 @@ public enum StopControl {
     /// true when stopped.
     public static func wait(seconds: Double) -> Bool {
         if requested.load(ordering: .acquiring) { return true }
-        if snapshotRequested.load(ordering: .acquiring) { return false }
+        if snapshotRequested.load(ordering: .acquiring) || hangupRequested.load(ordering: .acquiring) { return false }
         var fds = (pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: snapshotPipe.read, events: Int16(POLLIN), revents: 0))
         withUnsafeMutablePointer(to: &fds) { p in
@@ -67,11 +75,22 @@ public enum StopControl {
         return requested.load(ordering: .acquiring)
     }
 
+    /// True once per SIGHUP (signals that come together may count once); drains the pipe.
+    public static func takeHangup() -> Bool {
+        guard hangupRequested.exchange(false, ordering: .acquiringAndReleasing) else { return false }
+        drainSnapshotPipe()
+        return true
+    }
+
     /// True once per SIGUSR1 (signals that come together may count once); drains its pipe.
     public static func takeSnapshotRequest() -> Bool {
         guard snapshotRequested.exchange(false, ordering: .acquiringAndReleasing) else { return false }
+        drainSnapshotPipe()
+        return true
+    }
+
+    private static func drainSnapshotPipe() {
         var buffer = (UInt64(0), UInt64(0))
         while withUnsafeMutableBytes(of: &buffer, { read(snapshotPipe.read, $0.baseAddress, $0.count) }) > 0 {}
-        return true
     }
 }

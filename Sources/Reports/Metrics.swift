@@ -101,6 +101,10 @@ public struct Metrics {
         for (name, p) in protocols {
             out.counter("forwarder_nat_sessions_expired_total", "NAT sessions expired, by protocol.", p.expired, ["protocol": name])
         }
+        for (name, p) in protocols {
+            out.counter("forwarder_nat_sessions_flushed_total", "NAT sessions removed by forwarder ctl, by protocol.", p.flushed,
+                        ["protocol": name])
+        }
         out.counter("forwarder_nat_translated_total", "Packets translated: in_out outbound (inside to outside), out_in inbound.",
                 n.translatedOutbound, ["direction": "in_out"])
         out.counter("forwarder_nat_translated_total", "", n.translatedInbound, ["direction": "out_in"])

@@ -9,6 +9,7 @@ func natJSON(_ n: NatCounters) -> JSONObject {
         q.add("active", p.active)
         q.add("created", p.created)
         q.add("expired", p.expired)
+        q.add("flushed", p.flushed)
         o.add(name, q)
     }
     o.add(fields: [("translated_out", n.translatedOutbound), ("translated_in", n.translatedInbound)])

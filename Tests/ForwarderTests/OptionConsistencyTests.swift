@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ControlSocket
 @testable import Forwarder
 
 /// The long options in `--help` (usageText), in the manual (docs/man/forwarder.8) and in the
@@ -15,12 +16,35 @@ final class OptionConsistencyTests: XCTestCase {
         XCTAssertEqual(table.count, forwarderOptions.all.count, "an option is twice in OptionTable")
         let help = try longOptions(in: usageText)
         let roff = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/man/forwarder.8"), encoding: .utf8)
-        // roff writes a dash as \- (and sometimes a plain -).
-        let manual = try longOptions(in: roff.replacingOccurrences(of: "\\-", with: "-"))
+        // roff writes a dash as \- (and sometimes a plain -). The CONTROL section is `forwarder
+        // ctl`'s, with options of its own (testCtlHelpAndManualListTheSameOptions).
+        let manual = try longOptions(in: try sections(of: roff, except: "CONTROL").replacingOccurrences(of: "\\-", with: "-"))
         XCTAssertEqual(help.subtracting(table).sorted(), [], "in --help but not in OptionTable")
         XCTAssertEqual(table.subtracting(help).sorted(), [], "in OptionTable but not in --help")
         XCTAssertEqual(manual.subtracting(table).sorted(), [], "in docs/man/forwarder.8 but not in OptionTable")
         XCTAssertEqual(table.subtracting(manual).sorted(), [], "in OptionTable but not in docs/man/forwarder.8")
+    }
+
+    /// `forwarder ctl --help` and the manual's CONTROL section name the same options.
+    func testCtlHelpAndManualListTheSameOptions() throws {
+        let roff = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/man/forwarder.8"), encoding: .utf8)
+        let control = try sections(of: roff, only: "CONTROL").replacingOccurrences(of: "\\-", with: "-")
+        let help = try longOptions(in: ControlCommandLine.usage)
+        XCTAssertEqual(help, try longOptions(in: control).union(["help"]))
+        XCTAssertTrue(help.isSuperset(of: ["control", "name", "json", "inside", "outside-port", "protocol"]), "\(help)")
+    }
+
+    /// The manual without the section `except` (by its .SH title), or only the section `only`.
+    private func sections(of roff: String, except: String? = nil, only: String? = nil) throws -> String {
+        var kept: [Substring] = []
+        var current = ""
+        for line in roff.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix(".SH ") { current = String(line.dropFirst(4)) }
+            if let except, current == except { continue }
+            if let only, current != only { continue }
+            kept.append(line)
+        }
+        return kept.joined(separator: "\n")
     }
 
     /// Each option has a paragraph of its own in the manual's OPTIONS section (a .TP heading).

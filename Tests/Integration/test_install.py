@@ -250,11 +250,12 @@ def test_unit_verifies(installed):
     with open(unit) as f:
         text = f.read()
     lines = [l.strip() for l in text.splitlines()]
-    assert "ExecStart=/usr/local/sbin/forwarder --config /etc/forwarder/%i.conf" in lines, text
+    assert ("ExecStart=/usr/local/sbin/forwarder --config /etc/forwarder/%i.conf --name %i "
+            "--control /run/forwarder/%i/control.sock") in lines, text
     for directive in ["DynamicUser=yes", "AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN",
                       "CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN", "NoNewPrivileges=yes",
                       "ProtectSystem=strict", "Restart=on-failure", "StandardError=journal",
-                      "MemoryDenyWriteExecute=yes",
+                      "MemoryDenyWriteExecute=yes", "RuntimeDirectory=forwarder/%i",
                       "RestrictAddressFamilies=AF_PACKET AF_INET AF_UNIX AF_NETLINK"]:
         assert directive in lines, f"{directive} not in the unit"
     assert "@" not in text.split("ExecStart=", 1)[1].split()[0], "placeholder left in ExecStart"

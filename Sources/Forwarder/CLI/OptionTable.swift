@@ -57,6 +57,8 @@ let forwarderOptions = OptionTable(program: "forwarder", [
     OptionSpec("capture-limit", value: true, "frames captured at most [10000]"),
     OptionSpec("user", value: true, "drop to this user once the interfaces and files are open"),
     OptionSpec("group", value: true, "with --user: this group instead of the user's own"),
+    OptionSpec("name", value: true, "this forwarder's name, for its control socket [IN-OUT]"),
+    OptionSpec("control", value: true, "the control socket, or none [/run/forwarder/NAME.sock]"),
     OptionSpec("help", short: "h", value: false, inConfigFile: false, "this help"),
     OptionSpec("version", short: "V", value: false, inConfigFile: false, "the version"),
 ])

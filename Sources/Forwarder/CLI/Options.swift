@@ -1,5 +1,6 @@
 import BufferCache
 import Configuration
+import ControlSocket
 import Telemetry
 import Nat44
 import PcapIO
@@ -79,6 +80,10 @@ struct Options {
     var xdp = XdpOptions()
     /// Why `--io auto` cannot use xdp with these options (nil: it may try); set by `build`.
     var xdpExcludedBy: String?
+    /// `--name`: this forwarder among others on the host (its control socket's name).
+    var name = ""
+    /// `--control`: the control socket's path; nil with `--control none`.
+    var control: ControlPath? = .standard
 
     enum Parsed {
         case run(Options)
@@ -160,6 +165,9 @@ struct Options {
                 case "capture-limit": o.captureLimit = try OptionValue.integer(flag, value, in: 1...100_000_000)
                 case "log-format":
                     o.logFormat = try OptionValue.choice(flag, value, "a format")
+                case "name":
+                    do { o.name = try ControlPath.name(flag, value) } catch { throw ConfigurationError(error.message) }
+                case "control": o.control = value == "none" ? nil : .given(try OptionValue.path(flag, value))
                 case "user": user = try nonEmpty(flag, value)
                 case "group": group = try nonEmpty(flag, value)
                 case "vlan-map": vlanMaps.append(value)
@@ -193,6 +201,7 @@ struct Options {
         }
         o.inName = inName
         o.outName = outName
+        if o.name.isEmpty { o.name = inName + "-" + outName }
         guard o.inName != o.outName else {
             throw UsageError("IN and OUT are both '\(o.inName)': give two different interfaces")
         }

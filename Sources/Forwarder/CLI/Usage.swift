@@ -96,6 +96,10 @@ Output:
   --capture-drops FILE      write dropped frames to a pcapng file, the reason as each comment
   --capture-limit N         frames written at most [10000]
 
+Control socket (forwarder ctl ... talks to it; see forwarder ctl --help):
+  --name NAME               this forwarder's name among others on the host [IN-OUT]
+  --control PATH|none       the control socket, mode 0660 (group: --group) [/run/forwarder/NAME.sock]
+
 Least privilege:
   --user NAME               once the interfaces and files are open, become NAME with no
                             capabilities (when started as root); NAME must be able to write the
@@ -105,6 +109,8 @@ Least privilege:
   -h, --help, -V, --version
 
 SIGINT or SIGTERM stops cleanly: queued frames are sent, then the summary is printed.
+forwarder ctl [--control PATH | --name NAME] status|sessions|neighbours|forwards [--json]:
+ask a running forwarder (forwarder ctl --help).
 
 Examples:
   sudo forwarder eth0 eth1

@@ -2,6 +2,7 @@ import Telemetry
 import BufferCache
 import PcapngCapture
 import Pipeline
+import ProcessControl
 import Reports
 #if canImport(Glibc)
 import Glibc
@@ -9,8 +10,9 @@ import Glibc
 
 /// The reports made while running and at the end, from the same values: the summary (also as
 /// a SIGUSR1 snapshot), the metrics file, the drop capture's counts. Used by the main thread
-/// only (the supervisor loop); workers never write a report.
-final class Reporter {
+/// (the supervisor loop) and, for summaries only, by the control socket's thread; workers never
+/// write a report.
+final class Reporter: @unchecked Sendable {
     let options: Options
     let pool: HeadPool?
     let ports: Ports
@@ -23,6 +25,9 @@ final class Reporter {
     private let workers: () -> [WorkerSnapshot]
     /// The last metrics write failed (warned once until one succeeds again).
     private var metricsFailing = false
+    /// The control socket's thread asks for summaries too: one at a time (libpcap accumulates
+    /// the kernel's counters in its handle when they are read).
+    private let summaryLock = PthreadLocked(())
 
     /// Opens the capture file and writes the metrics file once (all zeros), so that a path that
     /// cannot be written is an error at the start (exit status 1), not a warning later.
@@ -60,6 +65,10 @@ final class Reporter {
 
     /// The summary as of now (the workers' last publish).
     func summary(stop: StopReason) -> Summary {
+        summaryLock.withLock { _ in makeSummary(stop: stop) }
+    }
+
+    private func makeSummary(stop: StopReason) -> Summary {
         // The totals are the workers' figures summed, read once: they always add up.
         let perWorker = workers()
         // AF_XDP: the sockets are read once, for their own counters and the kernel line.

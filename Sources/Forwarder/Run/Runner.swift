@@ -1,5 +1,6 @@
 import Telemetry
 import BufferCache
+import ControlSocket
 import ProcessControl
 import Reports
 import Nat44
@@ -29,6 +30,16 @@ final class Runner {
     /// before `--user`'s drop, and is waited for on every way out, so that no program is left
     /// attached when this process exits, whether it stops, fails to start or runs as a user.
     func run() throws(RuntimeError) -> Int32 {
+        // The control socket first: a second forwarder on the same one fails before it touches
+        // an interface (and while this process may still create it under /run).
+        let listener = try openControl()
+        do { return try run(listener: listener) } catch {
+            listener?.close()
+            throw error
+        }
+    }
+
+    private func run(listener: ControlListener?) throws(RuntimeError) -> Int32 {
         var releaseGuard: XdpReleaseGuard?
         if options.io != .pcap && options.xdpExcludedBy == nil {
             do throws(XdpError) { releaseGuard = try XdpReleaseGuard(interfaces: (options.inName, options.outName)) }
@@ -38,14 +49,14 @@ final class Runner {
                 options.xdpExcludedBy = error.message
             }
         }
-        do { return try run(releaseGuard: releaseGuard) } catch {
+        do { return try run(releaseGuard: releaseGuard, listener: listener) } catch {
             // The ports went with the inner run's scope: their sockets are closed.
             if let problem = releaseGuard?.finish() { Log.warning(problem) }
             throw error
         }
     }
 
-    private func run(releaseGuard: XdpReleaseGuard?) throws(RuntimeError) -> Int32 {
+    private func run(releaseGuard: XdpReleaseGuard?, listener: ControlListener?) throws(RuntimeError) -> Int32 {
         let ports = try Ports(options, steering: { [options] inside in Runner.steeringProgram(options, inside: inside) })
         let workers = ports.workers
         options.parallel.workers = workers
@@ -66,6 +77,8 @@ final class Runner {
         let reporter = try Reporter(options: options, ports: ports, pool: pool, startTime: startTime,
                                     workers: { [unowned self] in self.workerSnapshots() })
         capture = reporter.capture
+        let natMailboxes: [WorkerMailbox<NatProcessor>]
+        if case .vlanNat = mode { natMailboxes = (0..<workers).map { _ in WorkerMailbox() } } else { natMailboxes = [] }
         // `--user`: the sockets and files are open and no thread is running yet (the drop is per thread).
         if let target = options.privileges {
             do throws(PrivilegeError) { try Privileges.drop(to: target) } catch { throw RuntimeError(error.message) }
@@ -86,14 +99,27 @@ final class Runner {
                 // frames of another worker's sessions go to it through the mesh (docs/nat.md).
                 let group = natGroup ?? NatWorkerGroup(workers: workers)
                 natGroup = group
-                start(worker: w, inputs: [.inside, .outside], ports, pool, nat: { $0 }, handOff: group.endpoint(w)) {
+                start(worker: w, inputs: [.inside, .outside], ports, pool, nat: { $0 }, handOff: group.endpoint(w),
+                      mailbox: natMailboxes[w]) {
                     group.processor(config: config, worker: w)
                 }
             }
         }
+        let control = listener.map { listener in
+            var nat: ControlService.Nat?
+            if case .vlanNat(let config) = mode { nat = ControlService.Nat(mailboxes: natMailboxes, config: config) }
+            let service = ControlService(summary: { text in
+                let s = reporter.summary(stop: .running)
+                return text ? s.textLines() : [s.json()]
+            }, nat: nat)
+            return ControlServer(listener: listener) { service.answer($0) }
+        }
+        control?.start()
         var statsLine = StatsLine(run: options.run, startTime: startTime, pool: pool != nil)
         superviseUntilStopped(startTime: startTime, statsLine: &statsLine, reporter: reporter)
         StopControl.request()
+        // The control socket goes first: its requests would wait for workers that are stopping.
+        control?.stop()
         for t in threads { t.join() }
         capture?.close()
         let summary = reporter.summary(stop: failure.message.map { .error($0) } ?? StopReason.now)
@@ -123,6 +149,11 @@ final class Runner {
                 reporter.printSnapshot()
                 continue
             }
+            if StopControl.takeHangup() {
+                Log.warning("SIGHUP: reloading the configuration is not implemented yet; nothing changed "
+                    + "(restart the forwarder to apply a changed file)")
+                continue
+            }
             if let next = nextMetrics, let metricsInterval, now >= next {
                 reporter.writeMetrics(reporter.summary(stop: .running), up: true)
                 var following = next + metricsInterval
@@ -146,7 +177,7 @@ final class Runner {
     /// processor; `nat` says what of the processor's counters the reports show.
     private func start<P: FrameProcessor & ~Copyable>(
         worker: Int, inputs: [Side], _ ports: Ports, _ pool: HeadPool?, nat: @escaping @Sendable (P.Counters) -> NatCounters?,
-        handOff: HandOffEndpoint? = nil, makeProcessor: @escaping () -> P
+        handOff: HandOffEndpoint? = nil, mailbox: WorkerMailbox<P>? = nil, makeProcessor: @escaping () -> P
     ) {
         let slot = StatsSlot<P.Counters>()
         readers.append((worker, {
@@ -171,10 +202,28 @@ final class Runner {
         switch ports.sets {
         case .pcap(let set):
             threads.append(launcher.start(worker: worker, inputs: inputs, ports: set, name: name, cpu: cpu, slot: slot,
-                                          handOff: handOff, makeProcessor: makeProcessor))
+                                          handOff: handOff, mailbox: mailbox, makeProcessor: makeProcessor))
         case .xdp(let set):
             threads.append(launcher.start(worker: worker, inputs: inputs, ports: set, name: name, cpu: cpu, slot: slot,
-                                          handOff: handOff, makeProcessor: makeProcessor))
+                                          handOff: handOff, mailbox: mailbox, makeProcessor: makeProcessor))
+        }
+    }
+
+    /// `--control`: the socket, bound and listening. Another forwarder serving the path is an
+    /// error (exit 1); so is any failure at a path given with `--control`; at the standard path
+    /// (`/run/forwarder` is root's) a warning, and the forwarder runs without one.
+    private func openControl() throws(RuntimeError) -> ControlListener? {
+        guard let control = options.control else { return nil }
+        let path = control.path(name: options.name)
+        do throws(ControlError) {
+            return try ControlListener(path: path, group: options.privileges.flatMap { $0.group == nil ? nil : $0.gid })
+        } catch {
+            if error.kind == .inUse || control != .standard { throw RuntimeError("--control: " + error.message) }
+            if !options.quiet {
+                Log.warning("no control socket (\(error.message)): forwarder ctl cannot reach this forwarder; give "
+                    + "--control PATH in a writable directory, or --control none")
+            }
+            return nil
         }
     }
 

@@ -3,9 +3,12 @@ public struct NatProtocolCounters: Sendable, Equatable {
     public var active: UInt64 = 0
     public var created: UInt64 = 0
     public var expired: UInt64 = 0
+    /// Removed by an operator (`forwarder ctl sessions delete|flush`).
+    public var flushed: UInt64 = 0
 
     public static func + (a: NatProtocolCounters, b: NatProtocolCounters) -> NatProtocolCounters {
-        NatProtocolCounters(active: a.active &+ b.active, created: a.created &+ b.created, expired: a.expired &+ b.expired)
+        NatProtocolCounters(active: a.active &+ b.active, created: a.created &+ b.created, expired: a.expired &+ b.expired,
+                            flushed: a.flushed &+ b.flushed)
     }
 }
 

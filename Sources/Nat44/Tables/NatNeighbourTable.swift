@@ -72,6 +72,11 @@ struct NatNeighbourTable: ~Copyable {
     }
 
     @inline(__always)
+    var capacity: Int { table.capacity }
+
+    /// The neighbour in table slot `slot`, if any: for listing every entry.
+    func entry(ofSlot slot: Int) -> NatNeighbour? { table.occupant(ofSlot: slot).map { table[$0] } }
+
     func find(_ side: Side, _ ip: UInt32) -> NeighbourIndex? { table.find(NeighbourKey(side: side, ip: ip)) }
 
     /// A new entry in state `state`, or nil when the table is full.

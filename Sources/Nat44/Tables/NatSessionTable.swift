@@ -66,6 +66,9 @@ struct NatSessionTable: ~Copyable {
     var active: Int { table.count }
     var isFull: Bool { table.isFull }
 
+    /// The session in table slot `slot`, if any: for scans of every slot.
+    func occupant(ofSlot slot: Int) -> SessionIndex? { table.occupant(ofSlot: slot) }
+
     @inline(__always)
     subscript(i: SessionIndex) -> NatSession {
         unsafeAddress { UnsafePointer(table.address(i)) }

@@ -60,3 +60,18 @@ struct TCPFlags {
     var rst: Bool { bits & 0x04 != 0 }
     var ack: Bool { bits & 0x10 != 0 }
 }
+
+extension NatTCPState {
+    /// The state as `forwarder ctl sessions` shows it.
+    var name: String {
+        switch self {
+        case .none: "none"
+        case .synOut: "syn_out"
+        case .synIn: "syn_in"
+        case .midstream: "midstream"
+        case .established: "established"
+        case .closing: "closing"
+        case .closed: "closed"
+        }
+    }
+}
