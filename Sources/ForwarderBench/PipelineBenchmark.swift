@@ -38,6 +38,8 @@ struct PipelineBenchmark {
         var sizes = [64, 1514]
         var vlanMap = ["10:20"]
         var burst = 32
+        /// The nat mode's `--mss-clamp`.
+        var mssClamp = NatMSSClamp.off
 
         static let quickRounds = 1
         static let quickFrames = 20_000
@@ -103,7 +105,7 @@ struct PipelineBenchmark {
                     rows += report(runCase(s) { VlanTranslator(map: s.map) })
                 case .nat:
                     for flows in options.natFlows {
-                        let s = NatScenario(frameBytes: size, flows: flows)
+                        let s = NatScenario(frameBytes: size, flows: flows, mssClamp: options.mssClamp)
                         rows += report(runCase(s) { NatProcessor(config: s.config) })
                     }
                 case .nat2:

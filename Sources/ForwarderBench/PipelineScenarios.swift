@@ -162,7 +162,7 @@ struct NatScenario: PipelineScenario {
     /// The outbound frame of each flow, index = flow = the frame's marker.
     let outbound: [[UInt8]]
 
-    init(frameBytes: Int, flows: Int) {
+    init(frameBytes: Int, flows: Int, mssClamp: NatMSSClamp = .off) {
         self.frameBytes = frameBytes
         self.flows = flows
         hosts = min(flows, 100)
@@ -180,6 +180,7 @@ struct NatScenario: PipelineScenario {
             c.neighbourReachableSeconds = 86_400
             c.neighbourGCSeconds = 86_400
             c.timeouts.udp = 86_400
+            c.mssClamp = mssClamp
             try c.validate()
             config = c
         } catch {

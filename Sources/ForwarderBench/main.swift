@@ -1,4 +1,5 @@
 import BufferCache
+import Nat44
 import VlanTranslation
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ usage: forwarder-bench alloc [--json] [--rounds N] [--pairs N] [--cache-preset k
        forwarder-bench layout [--json] [--rounds N] [--pairs N]
        forwarder-bench pipeline [--json] [--json-out FILE] [--rounds N] [--frames N] [--quick]
                                 [--mode l2|vlan|nat|nat2|nat2-threads[,...]] [--sizes N[,N...]] [--flows N[,N...]]
-                                [--vlan-map A:B] [--burst N]
+                                [--vlan-map A:B] [--burst N] [--mss-clamp off|auto|N]
 
   alloc     ns per get+put pair: cache, plain malloc/free and a naive Swift class, bursts of
             1/16/32/64 on one thread and a two-thread hand-off; variants alternate round by round.
@@ -28,6 +29,8 @@ usage: forwarder-bench alloc [--json] [--rounds N] [--pairs N] [--cache-preset k
             --frames per round per allocator (default \(PipelineBenchmark.Options.defaultFrames); nat: both
             directions together), --rounds (default \(PipelineBenchmark.Options.defaultRounds)). Every round checks
             that every frame offered came out (translated) and stops with status 1 if not.
+            --mss-clamp: the nat mode's gateway clamps TCP MSS (its frames are UDP: this measures
+            what clamping being on costs the traffic that is not a SYN) [off].
             --quick: --rounds \(PipelineBenchmark.Options.quickRounds) --frames \(PipelineBenchmark.Options.quickFrames) unless given (a CI smoke test).
             --json: JSON lines instead of the table; --json-out FILE: the table, and the JSON lines in FILE.
   Build with -c release: `swift run -c release forwarder-bench alloc`.
@@ -122,6 +125,8 @@ case "pipeline":
         case "--sizes": options.sizes = args.integers(in: P.sizeRange)
         case "--flows": options.natFlows = args.integers(in: P.flowRange)
         case "--vlan-map": vlanMap.append(args.value())
+        case "--mss-clamp":
+            do { options.mssClamp = try NatConfig.parseMSSClamp(args.value()) } catch { fail(error.message) }
         case "--burst":
             options.burst = args.positive()
             guard options.burst <= 1024 else { fail("--burst: at most 1024") }

@@ -275,6 +275,8 @@ final class FuzzHarness {
             c.forwards = [try NatConfig.parseForward("tcp:8080=192.168.10.2:80"),
                           try NatConfig.parseForward("udp:5353=192.168.10.3:53")]
             c.maxSessions = 4096
+            // SYNs with an MSS option over 1360 are clamped (the outside MTU 1400 minus 40).
+            c.mssClamp = .auto
             try c.validate()
             return c
         } catch {

@@ -49,7 +49,15 @@ public enum NatVerdict: Equatable, Sendable {
 ///   fragments. The gateway never fragments: a packet bigger than the egress MTU is dropped
 ///   (`tooBig`), with an ICMP fragmentation needed (type 3 code 4, next-hop MTU) when DF is set.
 ///   Fragments addressed to the gateway itself are dropped (no reassembly).
-/// - IPv6 and other EtherTypes are not translated: dropped as `notIPv4`.
+/// - Per-host limits (`--max-sessions-per-host`, `--new-sessions-per-host`): a host over either
+///   gets no new session (`hostQuota`; a RST for a SYN, ICMP administratively prohibited
+///   otherwise, rate limited); its existing sessions and port preservation are untouched.
+/// - MSS clamping (`--mss-clamp`): the MSS option of a translated SYN or SYN-ACK, either way, is
+///   lowered to the limit; the TCP checksum takes the change with the translation's.
+/// - No route (an inside host, no `--gateway`, a destination beyond the outside subnet): ICMP
+///   network unreachable, rate limited (RFC 1812 5.2.7.1).
+/// - IPv6 is not translated: dropped as `notIPv4`, or with `--ipv6 bridge` forwarded to the other
+///   side with only its VLAN tag changed (`bridgeIPv6`). Other EtherTypes: `notIPv4`.
 /// - Expiry: lazy (a session found expired on lookup is reclaimed first) plus `tick`, which
 ///   examines `expiryBudget` session slots per call from a rotating cursor.
 ///
@@ -61,6 +69,10 @@ struct NatGateway: ~Copyable {
     let sides: SidePair<NatInterface>
     let timers: NatTimers
     let forwards: PortForwards
+    /// `--mss-clamp`: the largest MSS a translated SYN or SYN-ACK keeps; 0 = off.
+    let mssLimit: UInt16
+    /// `--ipv6 bridge`.
+    let bridgesIPv6: Bool
 
     var sessions: NatSessionTable
     var neighbours: NatNeighbourTable
@@ -97,7 +109,14 @@ struct NatGateway: ~Copyable {
                                   mtu: config.outsideMTU, router: config.gateway))
         timers = NatTimers(config)
         forwards = PortForwards(all: config.forwards)
-        sessions = NatSessionTable(capacity: config.maxSessions, share: share)
+        bridgesIPv6 = config.ipv6 == .bridge
+        mssLimit = config.mssClamp.limit(insideMTU: config.insideMTU, outsideMTU: config.outsideMTU) ?? 0
+        // No more hosts hold sessions than there are sessions, or hosts on the inside subnet.
+        let insideHosts = Int(config.inside.broadcast - config.inside.network) - 1
+        sessions = NatSessionTable(capacity: config.maxSessions, share: share,
+                                   hosts: NatHostTable(capacity: min(config.maxSessions, insideHosts),
+                                                       maxSessions: config.maxSessionsPerHost,
+                                                       perSecond: config.newSessionsPerHost))
         neighbours = NatNeighbourTable(capacity: config.neighbourCapacity,
                                        pendingCapacity: config.arpPendingCapacity,
                                        holdPerNeighbour: config.arpHoldPerNeighbour)
@@ -128,6 +147,7 @@ struct NatGateway: ~Copyable {
         if eth.etherType == EtherType.arp {
             return processARP(head, side, l2: eth.payloadOffset, now, &allocator)
         }
+        if bridgesIPv6 && eth.etherType == EtherType.ipv6 { return bridgeIPv6(head, eth, from: side, pcp: pcp) }
         return drop(.notIPv4)
     }
 

@@ -129,6 +129,9 @@ public struct Metrics {
         out.counter("forwarder_nat_translated_total", "Packets translated: in_out outbound (inside to outside), out_in inbound.",
                 n.translatedOutbound, ["direction": "in_out"])
         out.counter("forwarder_nat_translated_total", "", n.translatedInbound, ["direction": "out_in"])
+        out.counter("forwarder_nat_ipv6_bridged_total", "IPv6 frames bridged (--ipv6 bridge), by direction.",
+                    n.ipv6BridgedOutbound, ["direction": "in_out"])
+        out.counter("forwarder_nat_ipv6_bridged_total", "", n.ipv6BridgedInbound, ["direction": "out_in"])
         out.counters("forwarder_nat_", n.table)
         out.counters("forwarder_nat_arp_", n.arpTable)
         for r in NatDropReason.allCases {

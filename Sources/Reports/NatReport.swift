@@ -13,6 +13,9 @@ func natJSON(_ n: NatCounters) -> JSONObject {
         o.add(name, q)
     }
     o.add(fields: [("translated_out", n.translatedOutbound), ("translated_in", n.translatedInbound)])
+    var bridged = JSONObject()
+    bridged.add(fields: [("in_out", n.ipv6BridgedOutbound), ("out_in", n.ipv6BridgedInbound)])
+    o.add("ipv6_bridged", bridged)
     o.add(fields: n.table)
     var arp = JSONObject()
     arp.add(fields: n.arpTable)

@@ -60,9 +60,10 @@ def check_nat_prerequisites():
 class NatBed:
     """One VLAN NAT testbed and the forwarder running on it (restartable)."""
 
-    def __init__(self, prefix, extra_args=(), queues=1):
+    def __init__(self, prefix, extra_args=(), queues=1, testbed_args=()):
         self.prefix = prefix
         self.queues = queues       # TX/RX queues of every veth (testbed.sh --queues)
+        self.testbed_args = list(testbed_args)   # more testbed.sh up options (e.g. --ipv6)
         self.extra_args = [str(a) for a in extra_args]   # appended to FORWARDER_ARGS
         self.tb = None
         self.fw = None
@@ -73,7 +74,7 @@ class NatBed:
 
     # -- life cycle
     def up(self):
-        self.tb = testbed_up(self.prefix, "--queues", str(self.queues), hosts="nat", vlans=True)
+        self.tb = testbed_up(self.prefix, "--queues", str(self.queues), *self.testbed_args, hosts="nat", vlans=True)
         self.gw_mac_in = open(f"/sys/class/net/{self.tb.in_if}/address").read().strip()
         self.gw_mac_out = open(f"/sys/class/net/{self.tb.out_if}/address").read().strip()
         self.snmp_baseline = {side: snmp(self.tb, side) for side in "ab"}

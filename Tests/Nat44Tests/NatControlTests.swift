@@ -14,7 +14,7 @@ final class NatControlTests: XCTestCase {
 
     private func add(_ p: inout NatProcessor, _ proto: NatProtocol, _ host: UInt32, _ port: UInt16, ext: UInt16, expires: UInt64) {
         _ = p.gateway.sessions.insert(NatSession(inAddr: host, inPort: port, extPort: ext, proto: proto,
-                                                 tcpState: proto == .tcp ? .established : .none, isForward: false, expires: expires))
+                                                 tcpState: proto == .tcp ? .established : .none, isForward: false, expires: expires), now: 0)
         p.gateway.counters[proto].created &+= 1
         p.gateway.counters[proto].active &+= 1
     }

@@ -22,10 +22,10 @@ final class NatEventTests: XCTestCase {
         let host = IPv4Address("192.168.10.2")!.value
         for (port, state, expires) in [(UInt16(1), NatTCPState.closing, UInt64(10)), (2, .closed, 20), (3, .established, 30)] {
             _ = p.gateway.sessions.insert(NatSession(inAddr: host, inPort: port, extPort: 40000 + port, proto: .tcp,
-                                                     tcpState: state, isForward: false, expires: expires))
+                                                     tcpState: state, isForward: false, expires: expires), now: 0)
         }
         _ = p.gateway.sessions.insert(NatSession(inAddr: host, inPort: 9, extPort: 40009, proto: .udp, tcpState: .none,
-                                                 isForward: false, expires: 1000))
+                                                 isForward: false, expires: 1000), now: 0)
         p.gateway.expireSessions(now: 100, budget: 16)
         let expired = drain(lane).sorted { $0.insidePort < $1.insidePort }
         XCTAssertEqual(expired.map(\.reason), [.fin, .rst, .timeout])
@@ -42,7 +42,7 @@ final class NatEventTests: XCTestCase {
     func testNothingIsRecordedWithoutALane() throws {
         var p = NatProcessor(config: try NatFixtures.config())
         _ = p.gateway.sessions.insert(NatSession(inAddr: 1, inPort: 1, extPort: 40001, proto: .udp, tcpState: .none,
-                                                 isForward: false, expires: 1))
+                                                 isForward: false, expires: 1), now: 0)
         p.gateway.expireSessions(now: 100, budget: 16)
         XCTAssertEqual(p.gateway.sessions.active, 0)
         XCTAssertNil(p.gateway.events.lane)

@@ -35,7 +35,7 @@ final class NatGatewayTests: XCTestCase {
     func testExpiredButUnreclaimedSessionKeepsItsPort() {
         var table = NatSessionTable(capacity: 4)
         let s = table.insert(NatSession(inAddr: 0x0A00_0002, inPort: 5000, extPort: 5000, proto: .udp,
-                                        tcpState: .none, isForward: false, expires: 0))
+                                        tcpState: .none, isForward: false, expires: 0), now: 0)
         XCTAssertEqual(table.find(.udp, externalPort: 5000), s)
         XCTAssertEqual(table.ports.allocate(.udp, preferred: 5000), 5002)
         table.remove(s)
@@ -48,7 +48,7 @@ final class NatGatewayTests: XCTestCase {
         var table = NatSessionTable(capacity: 4)
         table.ports.take(.tcp, 8080)
         let s = table.insert(NatSession(inAddr: 1, inPort: 80, extPort: 8080, proto: .tcp, tcpState: .synIn,
-                                        isForward: true, expires: 0))
+                                        isForward: true, expires: 0), now: 0)
         table.remove(s)
         XCTAssertTrue(table.ports.isUsed(.tcp, 8080))
         XCTAssertEqual(table.ports.allocate(.tcp, preferred: 8080), 8082)
@@ -86,7 +86,7 @@ final class NatGatewayTests: XCTestCase {
         let protocols: [NatProtocol] = [.tcp, .udp, .icmp]
         for i in 0..<1000 {
             _ = table.insert(NatSession(inAddr: 0x0A00_0000 | UInt32(i), inPort: 1000, extPort: UInt16(2000 + i),
-                                        proto: protocols[i % 3], tcpState: .none, isForward: false, expires: 5))
+                                        proto: protocols[i % 3], tcpState: .none, isForward: false, expires: 5), now: 0)
         }
         var rounds = 0
         while table.active > 0 {

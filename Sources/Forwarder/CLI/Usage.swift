@@ -80,6 +80,14 @@ VLAN NAT gateway (IN = inside, OUT = outside; see docs/nat.md):
   --max-sessions N          [131072]
   --timeout-udp S, --timeout-tcp S, --timeout-tcp-transitory S, --timeout-icmp S
                             [300, 7440, 240, 60]
+  --max-sessions-per-host N sessions one inside host may hold [no limit]
+  --new-sessions-per-host RATE/s
+                            new sessions one inside host may open per second [no limit];
+                            over either: a RST for a SYN, ICMP admin-prohibited otherwise
+  --ipv6 drop|bridge        bridge: IPv6 frames (NDP and RAs too) cross with only their VLAN tag
+                            changed, for an IPv6 router on the outside; no NAT66 [drop]
+  --mss-clamp off|auto|N    lower the MSS option of TCP SYNs either way to N (auto: the smaller
+                            MTU of the two sides minus 40) [off]
   --nat-log FILE|syslog     a line per mapping created and removed: JSON lines appended to FILE,
                             or RFC 5424 to the local syslog socket
 

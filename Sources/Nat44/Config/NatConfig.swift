@@ -17,6 +17,14 @@ public struct NatConfig: Sendable {
     /// `--max-sessions`: new flows beyond this are dropped and counted (`tableFull`).
     public var maxSessions: Int = 131072
     public var timeouts = NatTimeouts()
+    /// `--max-sessions-per-host`, `--new-sessions-per-host` (per second): what one inside host may
+    /// hold and open; nil = no limit (as `--max-sessions` alone).
+    public var maxSessionsPerHost: Int?
+    public var newSessionsPerHost: Int?
+    /// `--ipv6`: drop IPv6 frames or bridge them between the sides.
+    public var ipv6 = NatIPv6Mode.drop
+    /// `--mss-clamp`: lower the MSS option of TCP SYNs through the gateway.
+    public var mssClamp = NatMSSClamp.off
 
     /// The interfaces' MAC addresses and MTUs (IPv4 total length limit), supplied by the caller.
     public var insideMAC: EthernetAddress
@@ -87,6 +95,15 @@ public struct NatConfig: Sendable {
         }
         guard insideMTU >= 576 && outsideMTU >= 576 else {
             throw NatConfigError("interface MTU below 576 is not supported")
+        }
+        if let n = maxSessionsPerHost, !(1...(1 << 22)).contains(n) {
+            throw NatConfigError("--max-sessions-per-host \(n): must be 1 to \(1 << 22)")
+        }
+        if let n = newSessionsPerHost, !(1...1_000_000).contains(n) {
+            throw NatConfigError("--new-sessions-per-host \(n)/s: must be 1/s to 1000000/s")
+        }
+        if case .limit(let n) = mssClamp, !NatMSSClamp.limits.contains(n) {
+            throw NatConfigError("--mss-clamp \(n): must be off, auto or an MSS from \(NatMSSClamp.limits.lowerBound) to \(NatMSSClamp.limits.upperBound)")
         }
         var external = Set<String>()
         var targets = Set<String>()

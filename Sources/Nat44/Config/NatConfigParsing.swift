@@ -56,6 +56,42 @@ extension NatConfig {
         return NatForward(proto: proto, externalPort: ext, internalAddress: ip, internalPort: port)
     }
 
+    /// `--ipv6 drop|bridge`.
+    public static func parseIPv6Mode(_ text: String) throws(NatConfigError) -> NatIPv6Mode {
+        guard let m = NatIPv6Mode(rawValue: text) else { throw NatConfigError("--ipv6 \(text): expected drop or bridge") }
+        return m
+    }
+
+    /// `off`, `auto` or an MSS.
+    public static func parseMSSClamp(_ text: String) throws(NatConfigError) -> NatMSSClamp {
+        switch text {
+        case "off": return .off
+        case "auto": return .auto
+        default:
+            guard let n = Int(text), NatMSSClamp.limits.contains(n) else {
+                throw NatConfigError("--mss-clamp \(text): expected off, auto or an MSS from \(NatMSSClamp.limits.lowerBound) to \(NatMSSClamp.limits.upperBound), e.g. 1360")
+            }
+            return .limit(n)
+        }
+    }
+
+    /// `--max-sessions-per-host`: a count.
+    public static func parseMaxSessionsPerHost(_ text: String) throws(NatConfigError) -> Int {
+        guard let n = Int(text), n >= 1, n <= 1 << 22 else {
+            throw NatConfigError("--max-sessions-per-host \(text): expected a count from 1 to \(1 << 22)")
+        }
+        return n
+    }
+
+    /// `--new-sessions-per-host`: `RATE/s` (or just `RATE`), new sessions per second.
+    public static func parseSessionRate(_ text: String) throws(NatConfigError) -> Int {
+        let digits = text.hasSuffix("/s") ? String(text.dropLast(2)) : text
+        guard let n = Int(digits), n >= 1, n <= 1_000_000 else {
+            throw NatConfigError("--new-sessions-per-host \(text): expected new sessions per second, 1/s to 1000000/s, e.g. 20/s")
+        }
+        return n
+    }
+
     public static func parseMaxSessions(_ text: String) throws(NatConfigError) -> Int {
         guard let n = Int(text), n >= 1, n <= 1 << 22 else {
             throw NatConfigError("--max-sessions \(text): expected a count from 1 to \(1 << 22)")

@@ -8,6 +8,7 @@ public struct NatOptions {
     public static let flags: Set<String> = [
         "--inside", "--outside", "--inside-vlan", "--outside-vlan", "--gateway", "--forward",
         "--max-sessions", "--timeout-udp", "--timeout-tcp", "--timeout-tcp-transitory", "--timeout-icmp",
+        "--mss-clamp", "--max-sessions-per-host", "--new-sessions-per-host", "--ipv6",
     ]
 
     /// The first NAT option given (for "only applies with --vlan-nat").
@@ -20,6 +21,10 @@ public struct NatOptions {
     private var forwards: [NatForward] = []
     private var maxSessions: Int?
     private var timeouts = NatTimeouts()
+    private var mssClamp = NatMSSClamp.off
+    private var ipv6 = NatIPv6Mode.drop
+    private var maxSessionsPerHost: Int?
+    private var newSessionsPerHost: Int?
 
     public init() {}
 
@@ -37,6 +42,10 @@ public struct NatOptions {
         case "--timeout-tcp": timeouts.tcpEstablished = try NatConfig.parseTimeout(value, option: flag)
         case "--timeout-tcp-transitory": timeouts.tcpTransitory = try NatConfig.parseTimeout(value, option: flag)
         case "--timeout-icmp": timeouts.icmp = try NatConfig.parseTimeout(value, option: flag)
+        case "--mss-clamp": mssClamp = try NatConfig.parseMSSClamp(value)
+        case "--ipv6": ipv6 = try NatConfig.parseIPv6Mode(value)
+        case "--max-sessions-per-host": maxSessionsPerHost = try NatConfig.parseMaxSessionsPerHost(value)
+        case "--new-sessions-per-host": newSessionsPerHost = try NatConfig.parseSessionRate(value)
         default: preconditionFailure("not a NAT option: \(flag)")
         }
     }
@@ -55,6 +64,10 @@ public struct NatOptions {
         c.forwards = forwards
         if let maxSessions { c.maxSessions = maxSessions }
         c.timeouts = timeouts
+        c.mssClamp = mssClamp
+        c.ipv6 = ipv6
+        c.maxSessionsPerHost = maxSessionsPerHost
+        c.newSessionsPerHost = newSessionsPerHost
         do { try c.validate() } catch { throw NatConfigError(error.message) }
         return c
     }

@@ -1,5 +1,7 @@
 /// The static port forwards (`--forward`). Few: scanned only when a session is created or an
-/// inbound packet finds no session, never per packet of an established flow.
+/// inbound packet finds no session, never per packet of an established flow. Scanned by index:
+/// an unoptimised build's array iterator allocates, and a refused new flow (per-host limits)
+/// scans on every packet.
 struct PortForwards {
     let all: [NatForward]
 
@@ -7,7 +9,7 @@ struct PortForwards {
     /// forwarded.
     func forward(_ proto: NatProtocol, externalPort port: UInt16) -> NatForward? {
         guard proto != .icmp else { return nil }
-        for f in all where f.proto == proto && f.externalPort == port { return f }
+        for i in 0..<all.count where all[i].proto == proto && all[i].externalPort == port { return all[i] }
         return nil
     }
 
@@ -16,8 +18,9 @@ struct PortForwards {
     /// endpoint.
     func forward(targeting key: SessionKey) -> NatForward? {
         guard key.proto != .icmp else { return nil }
-        for f in all where f.proto == key.proto && f.internalAddress.value == key.address && f.internalPort == key.port {
-            return f
+        for i in 0..<all.count {
+            let f = all[i]
+            if f.proto == key.proto && f.internalAddress.value == key.address && f.internalPort == key.port { return f }
         }
         return nil
     }

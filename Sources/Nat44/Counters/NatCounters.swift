@@ -28,6 +28,13 @@ public struct NatCounters: Sendable, Equatable {
     public var icmpErrorsSent: UInt64 = 0
     public var icmpErrorsRateLimited: UInt64 = 0
     public var echoRepliesSent: UInt64 = 0
+    /// TCP SYNs and SYN-ACKs whose MSS option was lowered (`--mss-clamp`).
+    public var mssClamped: UInt64 = 0
+    /// IPv6 frames bridged inside→outside and outside→inside (`--ipv6 bridge`).
+    public var ipv6BridgedOutbound: UInt64 = 0
+    public var ipv6BridgedInbound: UInt64 = 0
+    /// TCP RSTs the gateway sent: SYNs of hosts over their per-host limit.
+    public var resetsSent: UInt64 = 0
     /// Non-first fragments translated through the fragment table, and held out of order.
     public var fragmentsTranslated: UInt64 = 0
     public var fragmentsHeld: UInt64 = 0
@@ -67,6 +74,10 @@ public struct NatCounters: Sendable, Equatable {
         s.icmpErrorsSent = a.icmpErrorsSent &+ b.icmpErrorsSent
         s.icmpErrorsRateLimited = a.icmpErrorsRateLimited &+ b.icmpErrorsRateLimited
         s.echoRepliesSent = a.echoRepliesSent &+ b.echoRepliesSent
+        s.mssClamped = a.mssClamped &+ b.mssClamped
+        s.resetsSent = a.resetsSent &+ b.resetsSent
+        s.ipv6BridgedOutbound = a.ipv6BridgedOutbound &+ b.ipv6BridgedOutbound
+        s.ipv6BridgedInbound = a.ipv6BridgedInbound &+ b.ipv6BridgedInbound
         s.fragmentsTranslated = a.fragmentsTranslated &+ b.fragmentsTranslated
         s.fragmentsHeld = a.fragmentsHeld &+ b.fragmentsHeld
         s.arpReceived = a.arpReceived &+ b.arpReceived
@@ -101,6 +112,8 @@ public struct NatCounters: Sendable, Equatable {
          ("icmp_errors_sent", "ICMP errors the gateway sent", icmpErrorsSent),
          ("icmp_errors_rate_limited", "ICMP errors not sent: rate limit", icmpErrorsRateLimited),
          ("echo_replies_sent", "Echo replies the gateway sent", echoRepliesSent),
+         ("mss_clamped", "TCP SYNs and SYN-ACKs whose MSS option was lowered (--mss-clamp)", mssClamped),
+         ("resets_sent", "TCP RSTs the gateway sent (SYNs over their host's limit)", resetsSent),
          ("fragments_translated", "Non-first fragments translated", fragmentsTranslated),
          ("fragments_held", "Fragments held until their first fragment came", fragmentsHeld),
          ("fragments_handed_off", "Held fragments handed to the worker that translated their first fragment", fragmentsHandedOff)]
@@ -126,7 +139,8 @@ public struct NatCounters: Sendable, Equatable {
         f += [("translated_out", translatedOutbound), ("translated_in", translatedInbound),
               ("hairpinned", hairpinned), ("icmp_errors_translated", icmpErrorsTranslated),
               ("icmp_errors_sent", icmpErrorsSent), ("icmp_errors_rate_limited", icmpErrorsRateLimited),
-              ("echo_replies", echoRepliesSent), ("fragments_translated", fragmentsTranslated),
+              ("echo_replies", echoRepliesSent), ("mss_clamped", mssClamped), ("resets_sent", resetsSent),
+              ("ipv6_bridged_out", ipv6BridgedOutbound), ("ipv6_bridged_in", ipv6BridgedInbound), ("fragments_translated", fragmentsTranslated),
               ("fragments_held", fragmentsHeld), ("arp_received", arpReceived),
               ("arp_requests_answered", arpRequestsAnswered), ("arp_requests_sent", arpRequestsSent),
               ("arp_replies_received", arpRepliesReceived), ("arp_held", arpHeld),

@@ -1,7 +1,8 @@
 /// Drop counts, one field per `NatDropReason` (fields, not an array: reading the counters for a
 /// stats line must not make the next increment copy a buffer).
 public struct NatDropCounters: Sendable, Equatable {
-    public var noSession: UInt64 = 0, tableFull: UInt64 = 0, portsExhausted: UInt64 = 0, badChecksum: UInt64 = 0
+    public var noSession: UInt64 = 0, tableFull: UInt64 = 0, portsExhausted: UInt64 = 0, hostQuota: UInt64 = 0
+    public var badChecksum: UInt64 = 0
     public var ttlExceeded: UInt64 = 0, fragment: UInt64 = 0, arpQueueFull: UInt64 = 0, arpFailed: UInt64 = 0
     public var wrongVlan: UInt64 = 0, notIPv4: UInt64 = 0, malformed: UInt64 = 0, toGateway: UInt64 = 0
     public var noRoute: UInt64 = 0, martian: UInt64 = 0, tooBig: UInt64 = 0, unsupported: UInt64 = 0
@@ -13,6 +14,7 @@ public struct NatDropCounters: Sendable, Equatable {
             case .noSession: return noSession
             case .tableFull: return tableFull
             case .portsExhausted: return portsExhausted
+            case .hostQuota: return hostQuota
             case .badChecksum: return badChecksum
             case .ttlExceeded: return ttlExceeded
             case .fragment: return fragment
@@ -37,6 +39,7 @@ public struct NatDropCounters: Sendable, Equatable {
             case .noSession: noSession = newValue
             case .tableFull: tableFull = newValue
             case .portsExhausted: portsExhausted = newValue
+            case .hostQuota: hostQuota = newValue
             case .badChecksum: badChecksum = newValue
             case .ttlExceeded: ttlExceeded = newValue
             case .fragment: fragment = newValue

@@ -7,6 +7,9 @@ public enum NatDropReason: Int, CaseIterable, Sendable, CustomStringConvertible 
     case tableFull
     /// No free external port (or ICMP identifier) of the required range and parity.
     case portsExhausted
+    /// The inside host is at its `--max-sessions-per-host` or `--new-sessions-per-host` limit:
+    /// the new flow was refused (an RST or ICMP administratively prohibited sent back).
+    case hostQuota
     /// IPv4 header checksum wrong, or an ICMP error/query to us with a wrong ICMP checksum.
     case badChecksum
     /// TTL ≤ 1 on a packet to be routed (an ICMP time exceeded was sent when allowed).
@@ -20,13 +23,14 @@ public enum NatDropReason: Int, CaseIterable, Sendable, CustomStringConvertible 
     case arpFailed
     /// Frame tagged differently from `--inside-vlan`/`--outside-vlan` (or stacked).
     case wrongVlan
-    /// Neither IPv4 nor ARP (IPv6 is not translated).
+    /// Neither IPv4 nor ARP (IPv6 is not translated; `--ipv6 bridge` forwards it instead).
     case notIPv4
     /// Truncated or inconsistent headers (IHL < 5, total length beyond the frame, cut L4 or VLAN header).
     case malformed
     /// To one of the gateway's addresses and not an ICMP echo request (nor hairpin traffic).
     case toGateway
-    /// Destination neither translated nor routable (no --gateway for an off-link destination,
+    /// Destination neither translated nor routable (no --gateway for an off-link destination:
+    /// network unreachable sent to the inside host;
     /// inside-to-inside, outside traffic not for the outside address, broadcast/multicast).
     case noRoute
     /// Source address not acceptable on that side (not on the inside subnet, broadcast, zero).
@@ -50,6 +54,7 @@ public enum NatDropReason: Int, CaseIterable, Sendable, CustomStringConvertible 
         case .noSession: return "no_session"
         case .tableFull: return "table_full"
         case .portsExhausted: return "ports_exhausted"
+        case .hostQuota: return "host_quota"
         case .badChecksum: return "bad_checksum"
         case .ttlExceeded: return "ttl_exceeded"
         case .fragment: return "fragment"

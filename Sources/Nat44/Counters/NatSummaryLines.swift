@@ -12,6 +12,9 @@ extension NatCounters {
                 + "replies \(n.arpRepliesReceived), held \(n.arpHeld), released \(n.arpReleased)",
             "  nat drops: \(n.drops.total)" + (dropText.isEmpty ? "" : " (" + dropText.joined(separator: ", ") + ")"),
         ]
+        if n.ipv6BridgedOutbound != 0 || n.ipv6BridgedInbound != 0 {
+            lines.insert("  nat ipv6 bridged: in->out \(n.ipv6BridgedOutbound), out->in \(n.ipv6BridgedInbound)", at: 2)
+        }
         // Only several workers hand frames to each other.
         if n.arpCopiesSent != 0 || n.fragmentsHandedOff != 0 {
             lines.insert("  nat workers: arp copies sent \(n.arpCopiesSent), fragments handed off \(n.fragmentsHandedOff)", at: 3)

@@ -11,6 +11,15 @@ extension NatGateway {
         return drop(.ttlExceeded)
     }
 
+    /// An inside host's unicast packet to a destination beyond the outside subnet with no
+    /// `--gateway`: network unreachable back to it (RFC 1812 5.2.7.1), so that its application
+    /// fails at once instead of waiting for its own timeout.
+    @inline(never)
+    mutating func noRoute<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ allocator: inout A) -> NatVerdict {
+        sendICMPError(about: pkt, type: ICMPType.destinationUnreachable, code: 0, word: 0, &allocator)
+        return drop(.noRoute)
+    }
+
     /// Too big for the egress MTU: fragmentation needed (with the MTU) when DF is set (RFC 4787
     /// REQ-13); dropped either way (the gateway does not fragment).
     @inline(never)
@@ -20,6 +29,48 @@ extension NatGateway {
                           &allocator)
         }
         return drop(.tooBig)
+    }
+
+    /// A frame the gateway generates in answer to `pkt` (an ICMP error, a RST), within the ICMP
+    /// error rate limit (RFC 1812 4.3.2.8): a head addressed back to `pkt`'s sender on its side,
+    /// with an IPv4 header (`ipLength` bytes in all, ID 0, TTL 64) from `source` to `pkt`'s
+    /// source. Returns the head and its IPv4 header; nil when nothing is sent (counted).
+    @inline(never)
+    mutating func answerFrame<A: HeadAllocator & ~Copyable>(
+        to pkt: NatPacket, ipLength: Int, proto: UInt8, tos: UInt8, dontFragment: Bool, from source: UInt32,
+        _ allocator: inout A
+    ) -> (PacketHead, UnsafeMutableRawPointer)? {
+        guard icmpLimiter.take(now: pkt.now) else {
+            counters.icmpErrorsRateLimited &+= 1
+            return nil
+        }
+        guard let r = allocator.get() else {
+            counters.drops[.noBuffer] &+= 1
+            counters.dropsLater &+= 1
+            return nil
+        }
+        let me = sides[pkt.side]
+        let l2 = me.headerLength
+        guard l2 + ipLength <= r.tailroomLimit else {
+            allocator.put(r)
+            return nil
+        }
+        r.length = l2 + ipLength
+        let q = r.data
+        q.writeMAC(pkt.head.data.readMAC(6), 0)
+        me.writeEthernetHeader(q, etherType: EtherType.ipv4)
+        let o = q + l2
+        o.writeU8(0x45, 0)
+        o.writeU8(tos, 1)
+        o.writeBE16(UInt16(ipLength), 2)
+        o.writeBE32(dontFragment ? 0x0000_4000 : 0, 4)
+        o.writeU8(64, 8)
+        o.writeU8(proto, 9)
+        o.writeBE16(0, 10)
+        o.writeBE32(source, 12)
+        o.writeBE32(pkt.src, 16)
+        o.writeBE16(InternetChecksum.compute(o, count: 20), 10)
+        return (r, o)
     }
 
     /// Sends an ICMP error about `pkt` (as received) back out of the side it came from to its
@@ -35,37 +86,9 @@ extension NatGateway {
             let t = pkt.l4.readU8(0)
             if ICMPType.isError(t) || t == ICMPType.sourceQuench || t == ICMPType.redirect { return }
         }
-        guard icmpLimiter.take(now: pkt.now) else {
-            counters.icmpErrorsRateLimited &+= 1
-            return
-        }
-        guard let r = allocator.get() else {
-            counters.drops[.noBuffer] &+= 1
-            counters.dropsLater &+= 1
-            return
-        }
-        let me = sides[pkt.side]
-        let l2 = me.headerLength
         let quote = min(pkt.total, 576 - 28)
-        guard l2 + 28 + quote <= r.tailroomLimit else {
-            allocator.put(r)
-            return
-        }
-        r.length = l2 + 28 + quote
-        let q = r.data
-        q.writeMAC(pkt.head.data.readMAC(6), 0)
-        me.writeEthernetHeader(q, etherType: EtherType.ipv4)
-        let o = q + l2
-        o.writeU8(0x45, 0)
-        o.writeU8(0xC0, 1)
-        o.writeBE16(UInt16(28 + quote), 2)
-        o.writeBE32(0, 4)
-        o.writeU8(64, 8)
-        o.writeU8(NatProtocol.icmp.rawValue, 9)
-        o.writeBE16(0, 10)
-        o.writeBE32(me.address, 12)
-        o.writeBE32(pkt.src, 16)
-        o.writeBE16(InternetChecksum.compute(o, count: 20), 10)
+        guard let (r, o) = answerFrame(to: pkt, ipLength: 28 + quote, proto: NatProtocol.icmp.rawValue, tos: 0xC0,
+                                       dontFragment: false, from: sides[pkt.side].address, &allocator) else { return }
         let icmp = o + 20
         icmp.writeU8(type, 0)
         icmp.writeU8(code, 1)

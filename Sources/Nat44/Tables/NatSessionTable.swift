@@ -50,11 +50,16 @@ struct NatSessionTable: ~Copyable {
     /// Session by `proto.index << 16 | external port`, as stored indices.
     private let byExternalPort = NatArray<Int32>(repeating: SessionIndex.none, count: 3 << 16)
     let ports: PortPool
+    /// Sessions per inside host, for the per-host limits (empty and unused when they are off).
+    var hosts: NatHostTable
 
     /// `share`: the external ports this table's gateway may hand out (all of them with one worker).
-    init(capacity: Int, share: NatWorkerShare = .single) {
+    /// `hosts`: the per-host limits' table.
+    init(capacity: Int, share: NatWorkerShare = .single,
+         hosts: consuming NatHostTable = NatHostTable(capacity: 0, maxSessions: nil, perSecond: nil)) {
         table = IndexTable(capacity: capacity)
         ports = PortPool(share: share)
+        self.hosts = hosts
     }
 
     var capacity: Int { table.capacity }
@@ -81,11 +86,12 @@ struct NatSessionTable: ~Copyable {
     }
 
     /// Inserts a session. The caller checked `isFull` and took `extPort` from the port pool (or
-    /// a forward's reserved port).
-    mutating func insert(_ session: NatSession) -> SessionIndex {
+    /// a forward's reserved port), and admitted its host (`hosts.admit`) when it may refuse one.
+    mutating func insert(_ session: NatSession, now: UInt64) -> SessionIndex {
         guard let i = table.insert(session) else { preconditionFailure("session table full") }
         byExternalPort[session.proto.index << 16 | Int(session.extPort)] = i.raw
         ports.take(session.proto, session.extPort)
+        if hosts.isEnabled { hosts.added(session.inAddr, now: now) }
         return i
     }
 
@@ -95,6 +101,7 @@ struct NatSessionTable: ~Copyable {
         table.remove(i)
         byExternalPort[s.proto.index << 16 | Int(s.extPort)] = SessionIndex.none
         if !s.isForward { ports.release(s.proto, s.extPort) }
+        if hosts.isEnabled { hosts.removed(s.inAddr) }
     }
 
     /// Examines up to `budget` slots from the rotating cursor and reclaims the expired sessions.

@@ -5,13 +5,22 @@ import Pipeline
 /// How frames leave the gateway: translated packets through `egress`, generated and released
 /// frames through the output ring.
 extension NatGateway {
-    /// Completes a translation whose addresses and ports are rewritten: checksums, the record
-    /// later fragments are translated by (when this is a first fragment), and egress.
+    /// Completes a translation whose addresses and ports are rewritten: MSS clamping (a SYN, with
+    /// `--mss-clamp`), checksums, the record later fragments are translated by (when this is a
+    /// first fragment), and egress.
     @inline(__always)
     mutating func forwardTranslated<A: HeadAllocator & ~Copyable>(
         _ pkt: NatPacket, _ proto: NatProtocol, _ delta: RewriteDelta, to side: Side, nextHop: UInt32,
         _ allocator: inout A
     ) -> NatVerdict {
+        var delta = delta
+        if mssLimit != 0 && proto == .tcp && TCPFlags(pkt.l4.readU8(TCPFlags.offset)).syn {
+            let change = pkt.clampMSS(to: mssLimit)
+            if change != 0 {
+                delta.port &+= change
+                counters.mssClamped &+= 1
+            }
+        }
         pkt.finishRewrite(proto, delta)
         if pkt.moreFragments {
             // Later fragments get the addresses the header has now.

@@ -36,6 +36,7 @@ extension NatGateway {
         case .session(let i): s = i
         case .tableFull: return drop(.tableFull)
         case .portsExhausted: return drop(.portsExhausted)
+        case .hostQuota: return refuseOverQuota(pkt, proto, &allocator)
         }
         let target = sessions[t]
         let outside = sides.outside
@@ -67,6 +68,7 @@ extension NatGateway {
         case .session(let i): s = i
         case .tableFull: return drop(.tableFull)
         case .portsExhausted: return drop(.portsExhausted)
+        case .hostQuota: return refuseOverQuota(pkt, proto, &allocator)
         }
         var delta = RewriteDelta()
         pkt.rewriteAddress(.source, to: sides.outside.address, &delta)

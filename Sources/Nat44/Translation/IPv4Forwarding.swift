@@ -33,7 +33,7 @@ extension NatGateway {
                 || dst == outside.broadcast || dst == outside.network || dst == 0 {
                 return drop(.noRoute)
             }
-            guard let nextHop = outside.isOnLink(dst) ? dst : outside.router else { return drop(.noRoute) }
+            guard let nextHop = outside.isOnLink(dst) ? dst : outside.router else { return noRoute(pkt, &allocator) }
             return outbound(pkt, nextHop: nextHop, &allocator)
         }
         if dst == outside.address { return inbound(pkt, &allocator) }

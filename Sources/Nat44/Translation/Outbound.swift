@@ -26,6 +26,7 @@ extension NatGateway {
         case .session(let i): s = i
         case .tableFull: return drop(.tableFull)
         case .portsExhausted: return drop(.portsExhausted)
+        case .hostQuota: return refuseOverQuota(pkt, proto, &allocator)
         }
         let ext = sessions[s].extPort
         var delta = RewriteDelta()

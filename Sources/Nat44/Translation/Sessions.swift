@@ -8,6 +8,8 @@ enum SessionOutcome {
     case tableFull
     /// No free external port of the flow's range and parity.
     case portsExhausted
+    /// The inside host is at `--max-sessions-per-host` or out of `--new-sessions-per-host` tokens.
+    case hostQuota
 }
 
 /// What an inbound packet to the outside address matched.
@@ -81,7 +83,8 @@ extension NatGateway {
 
     /// A new session for an outbound flow. A forward's target leaves with the forwarded port
     /// (endpoint-independent mapping) unless another session holds it; anyone else gets its own
-    /// port when free, or the next one of the same range and parity.
+    /// port when free, or the next one of the same range and parity. The per-host limits refuse
+    /// new sessions only: a host's existing ones, and port forwards to it, are never refused.
     @inline(never)
     mutating func createOutbound(_ key: SessionKey, l4: UnsafeMutableRawPointer, now: UInt64) -> SessionOutcome {
         guard makeRoom(now: now) else { return .tableFull }
@@ -95,10 +98,12 @@ extension NatGateway {
         } else {
             return .portsExhausted
         }
+        // After the port is found (nothing is taken until the insert): a refused host spends no token.
+        if sessions.hosts.isEnabled && !sessions.hosts.admit(key.address, now: now) { return .hostQuota }
         let state = initialState(key.proto, l4: l4, outbound: true)
-        return .session(insertSession(now: now, NatSession(inAddr: key.address, inPort: key.port, extPort: ext, proto: key.proto,
+        return .session(insertSession(NatSession(inAddr: key.address, inPort: key.port, extPort: ext, proto: key.proto,
                                                  tcpState: state, isForward: isForward,
-                                                 expires: now &+ timers.idle(key.proto, state))))
+                                                 expires: now &+ timers.idle(key.proto, state)), now: now))
     }
 
     /// The return-path session for an inbound packet to a static forward; nil when full.
@@ -115,17 +120,17 @@ extension NatGateway {
             reclaim(existing, because: .forward, now: now)
         }
         let state = initialState(proto, l4: l4, outbound: false)
-        return insertSession(now: now, NatSession(inAddr: f.internalAddress.value, inPort: f.internalPort, extPort: f.externalPort,
+        return insertSession(NatSession(inAddr: f.internalAddress.value, inPort: f.internalPort, extPort: f.externalPort,
                                         proto: proto, tcpState: state, isForward: true,
-                                        expires: now &+ timers.idle(proto, state)))
+                                        expires: now &+ timers.idle(proto, state)), now: now)
     }
 
     private func initialState(_ proto: NatProtocol, l4: UnsafeMutableRawPointer, outbound: Bool) -> NatTCPState {
         proto == .tcp ? NatTCPState.initial(flags: l4.readU8(TCPFlags.offset), outbound: outbound) : .none
     }
 
-    private mutating func insertSession(now: UInt64, _ session: NatSession) -> SessionIndex {
-        let s = sessions.insert(session)
+    private mutating func insertSession(_ session: NatSession, now: UInt64) -> SessionIndex {
+        let s = sessions.insert(session, now: now)
         counters[session.proto].created &+= 1
         counters[session.proto].active &+= 1
         events.created(session, now: now)

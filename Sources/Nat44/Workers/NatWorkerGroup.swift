@@ -14,12 +14,15 @@ public final class NatWorkerGroup: Sendable {
         fragments = workers > 1 ? NatFragmentDirectory() : nil
     }
 
-    /// Worker `worker`'s processor: its share of the ports and of the session cap (the cap holds
-    /// for the whole gateway: each worker gets an equal part, rounded up).
+    /// Worker `worker`'s processor: its share of the ports and of the session caps (the caps hold
+    /// for the whole gateway: each worker gets an equal part, rounded up; a host's flows spread
+    /// over the workers by port, so its per-host limits are split the same way).
     public func processor(config: NatConfig, worker: Int) -> NatProcessor {
         guard workers > 1 else { return NatProcessor(config: config) }
         var c = config
         c.maxSessions = (config.maxSessions + workers - 1) / workers
+        c.maxSessionsPerHost = config.maxSessionsPerHost.map { ($0 + workers - 1) / workers }
+        c.newSessionsPerHost = config.newSessionsPerHost.map { ($0 + workers - 1) / workers }
         return NatProcessor(config: c, share: NatWorkerShare(index: worker, count: workers), fragments: fragments)
     }
 

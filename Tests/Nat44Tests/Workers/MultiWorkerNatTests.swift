@@ -287,7 +287,7 @@ final class MultiWorkerNatTests: XCTestCase {
             for r in NatDropReason.allCases { c.drops[r] = v; v += 1 }
             let scalars: [WritableKeyPath<NatCounters, UInt64>] = [
                 \.translatedOutbound, \.translatedInbound, \.hairpinned, \.icmpErrorsTranslated, \.icmpErrorsSent,
-                \.icmpErrorsRateLimited, \.echoRepliesSent, \.fragmentsTranslated, \.fragmentsHeld, \.arpReceived,
+                \.icmpErrorsRateLimited, \.echoRepliesSent, \.mssClamped, \.resetsSent, \.ipv6BridgedOutbound, \.ipv6BridgedInbound, \.fragmentsTranslated, \.fragmentsHeld, \.arpReceived,
                 \.arpRequestsAnswered, \.arpRequestsSent, \.arpRepliesReceived, \.arpHeld, \.arpReleased,
                 \.arpCopiesSent, \.fragmentsHandedOff, \.dropsLater,
             ]

@@ -38,9 +38,11 @@ enum TestFrames {
         return u
     }
 
-    static func tcp(src: UInt32, dst: UInt32, sport: UInt16, dport: UInt16, flags: UInt8) -> [UInt8] {
-        var t = be16(sport) + be16(dport) + be32(1000) + be32(flags & 0x10 != 0 ? 2000 : 0) + [0x50, flags] + be16(8192)
-            + [0, 0, 0, 0]
+    /// A TCP header; `options` (padded by the caller to a multiple of 4) follow it.
+    static func tcp(src: UInt32, dst: UInt32, sport: UInt16, dport: UInt16, flags: UInt8, options: [UInt8] = []) -> [UInt8] {
+        let offset = UInt8((20 + options.count) / 4) << 4
+        var t = be16(sport) + be16(dport) + be32(1000) + be32(flags & 0x10 != 0 ? 2000 : 0) + [offset, flags] + be16(8192)
+            + [0, 0, 0, 0] + options
         let c = checksum(pseudo(src, dst, 6, t.count) + t)
         t[16] = UInt8(c >> 8); t[17] = UInt8(c & 0xFF)
         return t
@@ -97,6 +99,14 @@ enum TestFrames {
     static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
     static func be32(_ v: UInt32) -> [UInt8] { be16(UInt16(v >> 16)) + be16(UInt16(v & 0xFFFF)) }
     static func mac(_ v: UInt64) -> [UInt8] { be16(UInt16(v >> 32 & 0xFFFF)) + be32(UInt32(v & 0xFFFF_FFFF)) }
+    /// True when the TCP/UDP checksum of IPv4 packet `p` is right (a UDP 0 counts as right).
+    static func transportChecksumOK(_ p: [UInt8]) -> Bool {
+        let ihl = Int(p[0] & 0xF) * 4
+        let l4 = Array(p[ihl...])
+        if p[9] == 17 && l4[6] == 0 && l4[7] == 0 { return true }
+        return checksum(pseudo(src(p), dst(p), p[9], l4.count) + l4) == 0
+    }
+
     static func pseudo(_ src: UInt32, _ dst: UInt32, _ proto: UInt8, _ length: Int) -> [UInt8] {
         be32(src) + be32(dst) + [0, proto] + be16(UInt16(length))
     }
