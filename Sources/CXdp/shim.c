@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
+#include "socket_options.h"
 
 // Frame states (one byte per frame). RX partition frames: kernel -> held (in a head) -> sending
 // (on a TX ring, zero-copy) or stash (given back) -> kernel. TX partition frames (copies of
@@ -322,13 +323,6 @@ int cxdp_fd(const cxdp_pair *p, int side) { return p && (side == 0 || side == 1)
 int cxdp_mode(const cxdp_pair *p, int side) { return p && (side == 0 || side == 1) ? p->side[side].mode : 0; }
 int cxdp_zero_copy(const cxdp_pair *p) { return p ? p->zero_copy : 0; }
 void cxdp_set_tx_kick(cxdp_pair *p, int side, int on) { if (p && (side == 0 || side == 1)) p->side[side].kick = on; }
-
-#ifndef SO_PREFER_BUSY_POLL
-#define SO_PREFER_BUSY_POLL 69
-#endif
-#ifndef SO_BUSY_POLL_BUDGET
-#define SO_BUSY_POLL_BUDGET 70
-#endif
 
 int cxdp_set_busy_poll_option(cxdp_pair *p, int side, int option, int value) {
     if (p == NULL || (side != 0 && side != 1) || p->side[side].fd < 0) return EBADF;

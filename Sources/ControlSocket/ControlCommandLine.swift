@@ -1,4 +1,5 @@
 import Nat44
+import Telemetry
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -98,6 +99,32 @@ public enum ControlCommandLine {
         if positional.count > extra { throw usage("ctl: unexpected '\(positional[extra])' after \(command)") }
         if command != "sessions", let first = filterGiven.first { throw usage("ctl: \(first) only applies to sessions") }
         return Invocation(path: path, name: name, request: request, json: json)
+    }
+
+    /// `forwarder ctl WORDS`: one request, its answer on stdout; the exit status (0 answered, 1
+    /// unreachable or refused, 2 usage).
+    public static func run(_ words: [String]) -> Int32 {
+        do throws(ControlError) {
+            guard let invocation = try parse(words) else {
+                print(usage)
+                return 0
+            }
+            let path = try socketPath(invocation)
+            let outcome = try ControlClient.send(invocation.request, to: path) { line in
+                print(invocation.json ? line : text(line, for: invocation.request))
+            }
+            if let error = outcome.error {
+                Log.error(error)
+                return 1
+            }
+            if !invocation.json, case .sessions(let q) = invocation.request, q.action == .list {
+                print("\(outcome.lines) session\(outcome.lines == 1 ? "" : "s")")
+            }
+            return 0
+        } catch {
+            Log.error(error.message)
+            return error.kind == .usage ? 2 : 1
+        }
     }
 
     /// The socket to talk to: `--control`, `--name`'s, or the only one under /run/forwarder.

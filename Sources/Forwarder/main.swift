@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Telemetry
+import ControlSocket
 import XdpIO
 import Glibc
 #endif
@@ -14,7 +15,7 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == XdpReleaseGuar
 
 // `forwarder ctl ...`: a client of a running forwarder's control socket.
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "ctl" {
-    exit(ControlCommand.run(Array(CommandLine.arguments.dropFirst(2))))
+    exit(ControlCommandLine.run(Array(CommandLine.arguments.dropFirst(2))))
 }
 
 /// Entry point: parse everything, then run; exit status 0 ok, 1 runtime failure, 2 usage error.
@@ -22,7 +23,7 @@ func main() -> Int32 {
     let parsed: Options.Parsed
     let arguments = Array(CommandLine.arguments.dropFirst())
     // Usage errors are JSON only when the command line itself says --log-format json.
-    Log.format = Options.earlyLogFormat(arguments)
+    Log.format = LogFormat.given(in: arguments)
     do {
         parsed = try Options.parse(arguments)
     } catch {

@@ -15,6 +15,19 @@ public enum Severity: String, Sendable {
 public enum LogFormat: String, CaseIterable, Sendable {
     case text
     case json
+
+    /// The log format usage errors are written in: `json` only when the command line says
+    /// `--log-format json` (or `=json`), the rest (and a configuration file's `log-format`) is
+    /// not known until parsing succeeds.
+    public static func given(in arguments: [String]) -> LogFormat {
+        var format = LogFormat.text
+        var rest = arguments[...]
+        while let a = rest.popFirst(), a != "--" {
+            if a == "--log-format", let v = rest.popFirst() { format = LogFormat(rawValue: v) ?? format }
+            if a.hasPrefix("--log-format=") { format = LogFormat(rawValue: String(a.dropFirst(13))) ?? format }
+        }
+        return format
+    }
 }
 
 /// The program's stderr logger: one line per message, one write(2) per line (lines from two

@@ -299,17 +299,4 @@ struct Options {
         guard !value.isEmpty else { throw ConfigurationError("\(flag): the name is empty") }
         return value
     }
-
-    /// The log format usage errors are written in: `json` only when the command line says
-    /// `--log-format json` (or `=json`), the rest (and a configuration file's `log-format`) is
-    /// not known until parsing succeeds.
-    static func earlyLogFormat(_ arguments: [String]) -> LogFormat {
-        var format = LogFormat.text
-        var rest = arguments[...]
-        while let a = rest.popFirst(), a != "--" {
-            if a == "--log-format", let v = rest.popFirst() { format = LogFormat(rawValue: v) ?? format }
-            if a.hasPrefix("--log-format=") { format = LogFormat(rawValue: String(a.dropFirst(13))) ?? format }
-        }
-        return format
-    }
 }

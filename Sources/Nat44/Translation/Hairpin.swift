@@ -64,11 +64,9 @@ extension NatGateway {
         if pkt.ttl <= 1 { return timeExceeded(pkt, &allocator) }
         if pkt.total > sides.inside.mtu { return tooBig(pkt, mtu: sides.inside.mtu, &allocator) }
         let s: SessionIndex
-        switch outboundSession(SessionKey(proto: proto, address: pkt.src, port: sport), l4: pkt.l4, now: pkt.now) {
+        switch outboundSession(pkt, proto, sport: sport, &allocator) {
         case .session(let i): s = i
-        case .tableFull: return drop(.tableFull)
-        case .portsExhausted: return drop(.portsExhausted)
-        case .hostQuota: return refuseOverQuota(pkt, proto, &allocator)
+        case .refused(let verdict): return verdict
         }
         var delta = RewriteDelta()
         pkt.rewriteAddress(.source, to: sides.outside.address, &delta)

@@ -43,3 +43,24 @@ extension NatGateway {
         emit(r, pkt.side, &allocator)
     }
 }
+
+/// An outbound flow's session, or the verdict that refuses its packet.
+enum OutboundStart {
+    case session(SessionIndex)
+    case refused(NatVerdict)
+}
+
+extension NatGateway {
+    /// The session of `pkt`'s outbound flow from `sport`, or why not: the table is full, no port
+    /// is free, or its host is over its quota (answered with a RST or an ICMP error).
+    @inline(__always)
+    mutating func outboundSession<A: HeadAllocator & ~Copyable>(_ pkt: NatPacket, _ proto: NatProtocol, sport: UInt16,
+                                                               _ allocator: inout A) -> OutboundStart {
+        switch outboundSession(SessionKey(proto: proto, address: pkt.src, port: sport), l4: pkt.l4, now: pkt.now) {
+        case .session(let i): return .session(i)
+        case .tableFull: return .refused(drop(.tableFull))
+        case .portsExhausted: return .refused(drop(.portsExhausted))
+        case .hostQuota: return .refused(refuseOverQuota(pkt, proto, &allocator))
+        }
+    }
+}

@@ -22,11 +22,9 @@ extension NatGateway {
         if pkt.total > outside.mtu { return tooBig(pkt, mtu: outside.mtu, &allocator) }
         let sport = pkt.l4.readBE16(proto.portOffset(.source))
         let s: SessionIndex
-        switch outboundSession(SessionKey(proto: proto, address: pkt.src, port: sport), l4: pkt.l4, now: pkt.now) {
+        switch outboundSession(pkt, proto, sport: sport, &allocator) {
         case .session(let i): s = i
-        case .tableFull: return drop(.tableFull)
-        case .portsExhausted: return drop(.portsExhausted)
-        case .hostQuota: return refuseOverQuota(pkt, proto, &allocator)
+        case .refused(let verdict): return verdict
         }
         let ext = sessions[s].extPort
         var delta = RewriteDelta()
