@@ -80,10 +80,12 @@ struct NatHostTable: ~Copyable {
         return true
     }
 
-    /// A session of host `address` was inserted (admitted, or a port forward's).
+    /// A session of host `address` was inserted (admitted, or a port forward's). Counts change
+    /// through `address(_:)`, not `table[h].sessions += 1`: that form crashes Swift 6.3.1's
+    /// compiler under -sanitize=thread ("Invalid bitcast", scripts/sanitize.sh's TSan build).
     mutating func added(_ address: UInt32, now: UInt64) {
         if let h = table.find(HostKey(address: address)) {
-            table[h].sessions += 1
+            table.address(h).pointee.sessions += 1
         } else {
             _ = table.insert(NatHost(address: address, sessions: 1, tokens: perSecond, refilled: now))
         }
@@ -95,7 +97,7 @@ struct NatHostTable: ~Copyable {
         if table[h].sessions <= 1 {
             table.remove(h)
         } else {
-            table[h].sessions -= 1
+            table.address(h).pointee.sessions -= 1
         }
     }
 }
