@@ -7,6 +7,7 @@ Every process of the measurement but the device runs on CPU0 (sockperf's client 
 trafgen); the forwarder on CPU1, as in the frame-rate scenarios."""
 import json
 import os
+import signal
 import statistics
 import subprocess
 import time
@@ -89,8 +90,13 @@ def measure(m, scenario, dev, start, Generators, proc_cpu):
     finally:
         if gens:
             gens.stop()
-        if srv and srv.poll() is None:
-            srv.kill()
+        if srv:
+            # Its own process group (start_new_session): `timeout` and the sockperf server it
+            # runs; killing `timeout` alone would leave the server running.
+            try:
+                os.killpg(srv.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             srv.wait()
         if r:
             r.stop()
