@@ -78,7 +78,7 @@ run() {
 # passed, so the report can only come from the leak.
 check_planted_leak() {
     local log=/tmp/forwarder-asan-planted-leak.log
-    FORWARDER_PLANT_LEAK=1 swift test --skip-build --scratch-path "$build_dir/asan" --sanitize=address \
+    swift test --skip-build --scratch-path "$build_dir/asan" --sanitize=address \
         --filter '^LeakCheckTests\.' >"$log" 2>&1
     local rc=$?
     if grep -q "ERROR: LeakSanitizer" "$log" && grep -q "PlantedLeakTests.swift" "$log" \
@@ -102,7 +102,7 @@ if [ $asan -eq 1 ]; then
     # LeakSanitizer runs too; what XCTest and Foundation hold at exit is suppressed (scripts/lsan.supp).
     asan_options="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
     lsan_options="suppressions=$PWD/scripts/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-    ASAN_OPTIONS=$asan_options LSAN_OPTIONS=$lsan_options FORWARDER_PLANT_LEAK=$plant \
+    ASAN_OPTIONS=$asan_options LSAN_OPTIONS=$lsan_options \
         run asan address /tmp/forwarder-asan.log "ERROR: (AddressSanitizer|LeakSanitizer)" "${suite[@]}" \
         && [ $plant -eq 0 ] && ASAN_OPTIONS=$asan_options LSAN_OPTIONS=$lsan_options check_planted_leak
 fi
